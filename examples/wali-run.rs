@@ -1,0 +1,179 @@
+//! `wali-run`: run a WALI program.
+//!
+//! ```text
+//! wali-run [OPTIONS] <MODULE> [ARGS]...
+//! ```
+//! Everything after the module goes to the guest; its `argv[0]` is the
+//! module path as given. Flags of the reference runtime (`-v=N`,
+//! `--env-file=FILE`, `--stack-size=N`, `--max-threads=N`) are accepted.
+
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wali-run",
+    version,
+    about = "Run a WebAssembly Linux Interface (WALI) program"
+)]
+struct Cli {
+    /// Diagnostics: 0 none, 1 notes, 2 unsupported syscalls (`-v=2`).
+    #[arg(short = 'v', long = "verbose", value_name = "N", num_args = 0..=1, require_equals = true, default_value_t = 0, default_missing_value = "1")]
+    verbose: u8,
+    /// Start the guest with the environment in FILE (KEY=VALUE lines)
+    /// instead of wali-run's own.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Set an environment variable for the guest (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Start the guest with an empty environment (plus any --env).
+    #[arg(long = "clear-env")]
+    clear_env: bool,
+    /// Working directory of the guest.
+    #[arg(long = "cwd", alias = "dir", value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// Maximum wasm stack in bytes.
+    #[arg(long = "stack-size", value_name = "N")]
+    stack_size: Option<usize>,
+    /// Accepted for compatibility with the reference runtime.
+    #[arg(long = "max-threads", value_name = "N", hide = true)]
+    max_threads: Option<usize>,
+    /// Do not use the compiled-module cache.
+    #[arg(long = "no-cache")]
+    no_cache: bool,
+    /// The WALI module to run, then the guest's arguments.
+    #[arg(value_name = "MODULE")]
+    module: PathBuf,
+    /// Arguments for the guest (everything after MODULE).
+    #[arg(value_name = "ARGS")]
+    args: Vec<OsString>,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("wali-run: {msg}");
+    ExitCode::from(1)
+}
+
+/// Index of the module in `argv`: the first argument that is neither an
+/// option of wali-run nor the value of one. Everything after it belongs to
+/// the guest, even if it looks like an option.
+fn module_index(argv: &[OsString]) -> Option<usize> {
+    const WITH_VALUE: &[&str] = &[
+        "--env-file",
+        "--env",
+        "--cwd",
+        "--dir",
+        "--stack-size",
+        "--max-threads",
+    ];
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].to_string_lossy();
+        if a == "--" {
+            return (i + 1 < argv.len()).then_some(i + 1);
+        }
+        if !a.starts_with('-') || a == "-" {
+            return Some(i);
+        }
+        if WITH_VALUE.contains(&a.as_ref()) {
+            i += 1;
+        }
+        i += 1;
+    }
+    None
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let cli = match module_index(&argv) {
+        Some(m) => {
+            let mut head: Vec<OsString> =
+                argv[..m].iter().filter(|a| *a != "--").cloned().collect();
+            head.push("--".into());
+            head.push(argv[m].clone());
+            let mut cli = Cli::parse_from(head);
+            cli.args = argv[m + 1..].to_vec();
+            cli
+        }
+        None => Cli::parse_from(&argv),
+    };
+    let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
+    // The guest runs on a thread whose native stack comfortably holds the
+    // wasm stack limit plus host frames.
+    let worker = std::thread::Builder::new()
+        .name("wali-guest".into())
+        .stack_size(stack + (32 << 20))
+        .spawn(move || run(cli, stack));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => fail("internal error: the guest thread panicked"),
+        Err(e) => fail(format!("cannot start the guest thread: {e}")),
+    }
+}
+
+fn run(cli: Cli, stack: usize) -> ExitCode {
+    let path = cli.module.clone();
+    let guest_args = &cli.args;
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    if !meta.is_file() {
+        return fail(format!("{}: not a file", path.display()));
+    }
+    let mut config = wali::config();
+    config.async_stack_size(stack + (1 << 20));
+    config.max_wasm_stack(stack);
+    let runner = match wali::Runner::with_config(&config) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot create the engine: {e}")),
+    };
+    let runner = if cli.no_cache {
+        runner.cache(None)
+    } else {
+        runner
+    };
+    let module = match runner.load(&path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    let mut b = wali::WaliCtx::builder()
+        .arg(path.as_os_str())
+        .args(guest_args)
+        .verbosity(cli.verbose)
+        .program(&path);
+    if let Some(f) = &cli.env_file {
+        b = b.env_file(f);
+    } else if !cli.clear_env {
+        b = b.inherit_env();
+    }
+    for kv in &cli.env {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() && cli.env_file.is_none() => b = b.env(k, v),
+            Some(_) if cli.env_file.is_some() => {
+                return fail("--env cannot be combined with --env-file")
+            }
+            _ => return fail(format!("--env {kv}: expected KEY=VALUE")),
+        }
+    }
+    if let Some(d) = &cli.cwd {
+        b = b.cwd(d);
+    }
+    let ctx = match b.build() {
+        Ok(c) => c,
+        Err(e) => return fail(format!("cannot set up the guest: {e}")),
+    };
+    match runner.run(&module, ctx) {
+        Ok(wali::Outcome::Exited(code)) => ExitCode::from(wali_core::exit_status(code) as u8),
+        Ok(o @ wali::Outcome::Killed { .. }) => {
+            if let wali::Outcome::Killed { message, .. } = &o {
+                eprintln!("wali-run: {}: {message}", path.display());
+            }
+            ExitCode::from(o.exit_code() as u8)
+        }
+        Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}

@@ -1,0 +1,112 @@
+//! The auxiliary (non-syscall) WALI imports: program lifecycle, argv and
+//! environment, and the calls that need the engine's help.
+
+use crate::ctx::EnvSource;
+use crate::{Ctrl, WaliCtx};
+
+/// `__init`: called once by the guest's crt before `main`. Returns 0 the
+/// first time and 1 on any later call (a second initialisation is refused).
+pub fn __init(cx: &mut WaliCtx) -> Result<i32, Ctrl> {
+    Ok(if cx.proc.mark_init() { 0 } else { 1 })
+}
+
+/// `__deinit`: called by the crt after `main` returned 0.
+pub fn __deinit(_cx: &mut WaliCtx) -> Result<i32, Ctrl> {
+    Ok(0)
+}
+
+/// `__proc_exit(status)`: the end of the program.
+pub fn __proc_exit(cx: &mut WaliCtx, status: i32) -> Result<(), Ctrl> {
+    if status > 255 {
+        let why = match status {
+            257 => "startup failed",
+            258 => "cleanup failed",
+            259 => "could not read the environment file",
+            260 => "bad environment file name",
+            261 => "out of memory while reading the environment",
+            _ => "unknown startup error",
+        };
+        cx.log(1, format_args!("guest crt: {why} (code {status})"));
+    }
+    Err(Ctrl::Exit(status))
+}
+
+/// `__cl_get_argc()`: the number of arguments (argv[0] included).
+pub fn __cl_get_argc(cx: &mut WaliCtx) -> Result<i32, Ctrl> {
+    // The crt reads its environment before its arguments: the environment
+    // file has been read by now.
+    cx.proc.env_consumed();
+    Ok(cx.proc.args.len() as i32)
+}
+
+/// `__cl_get_argv_len(i)`: `strlen(argv[i])`, or -1 for a bad index.
+pub fn __cl_get_argv_len(cx: &mut WaliCtx, arg_index: i32) -> Result<i32, Ctrl> {
+    Ok(match cx.proc.args.get(arg_index as u32 as usize) {
+        Some(a) => a.as_bytes().len() as i32,
+        None => -1,
+    })
+}
+
+/// `__cl_copy_argv(buf, i)`: copies `argv[i]` with its NUL to `buf`.
+/// Returns 0, or -1 for a bad index or a buffer outside memory.
+pub fn __cl_copy_argv(cx: &mut WaliCtx, argbuf: i32, arg_index: i32) -> Result<i32, Ctrl> {
+    let Some(a) = cx.proc.args.get(arg_index as u32 as usize) else {
+        return Ok(-1);
+    };
+    Ok(
+        match cx.mem.write_bytes(argbuf as u32, a.as_bytes_with_nul()) {
+            Ok(()) => 0,
+            Err(_) => -1,
+        },
+    )
+}
+
+/// `__get_init_envfile(buf, size)`: writes the path of the file holding the
+/// initial environment. Returns 1 when there is one, 0 when the guest starts
+/// with an empty environment (also when the path does not fit `size`, with a
+/// note at `-v=1`, or the buffer is outside memory).
+pub fn __get_init_envfile(cx: &mut WaliCtx, pathbuf: i32, bufsize: i32) -> Result<i32, Ctrl> {
+    let path = match &cx.proc.env {
+        EnvSource::None => return Ok(0),
+        EnvSource::File(p) => p,
+        EnvSource::Memfd(_, p) => p,
+    };
+    let bytes = path.as_bytes_with_nul();
+    if bytes.len() > bufsize as u32 as usize {
+        cx.log(
+            1,
+            format_args!("environment file path does not fit the guest's {bufsize}-byte buffer"),
+        );
+        return Ok(0);
+    }
+    Ok(match cx.mem.write_bytes(pathbuf as u32, bytes) {
+        Ok(()) => 1,
+        Err(_) => 0,
+    })
+}
+
+/// `__wasm_thread_spawn(fn, args)`: needs the engine; adapters implement it.
+/// This fallback reports failure (the guest's `pthread_create` gets EAGAIN).
+pub fn __wasm_thread_spawn(cx: &mut WaliCtx, _start_fn: i32, _args: i32) -> Result<i32, Ctrl> {
+    cx.unsupported("__wasm_thread_spawn");
+    Ok(-(libc::ENOSYS))
+}
+
+/// `setjmp(env)`: returns 0 (a later `longjmp` to it cannot resume without
+/// the setjmp transform).
+pub fn setjmp(_cx: &mut WaliCtx, _env: i32) -> Result<i32, Ctrl> {
+    Ok(0)
+}
+
+/// `sigsetjmp(env, savesigs)`: as [`setjmp`].
+pub fn sigsetjmp(_cx: &mut WaliCtx, _env: i32, _savesigs: i32) -> Result<i32, Ctrl> {
+    Ok(0)
+}
+
+/// `longjmp(env, val)`: without the setjmp transform a wasm frame cannot be
+/// resumed; the guest ends with one clear message.
+pub fn longjmp(_cx: &mut WaliCtx, _env: i32, val: i32) -> Result<(), Ctrl> {
+    Err(Ctrl::Abort(format!(
+        "longjmp(env, {val}) called: this module needs the setjmp/longjmp transform, which is not applied"
+    )))
+}

@@ -1,0 +1,340 @@
+//! The WALI context: per-thread [`WaliCtx`] and the process-wide [`Process`].
+
+use crate::memory::{GuestMemory, Mem};
+use crate::sys::mm::MmapState;
+use rustix::fd::{AsRawFd, OwnedFd};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Where one of the guest's standard streams goes.
+///
+/// WALI passes file descriptors straight to the kernel, so the guest shares
+/// the host process's descriptor table: redirecting a guest stream
+/// redirects the host process's descriptor 0, 1 or 2 while the guest runs.
+#[derive(Debug, Default)]
+pub enum Stdio {
+    /// Leave the descriptor as the host process has it.
+    #[default]
+    Inherit,
+    /// Duplicate this descriptor onto the stream when the guest starts.
+    Fd(OwnedFd),
+}
+
+/// How the guest's initial environment reaches it.
+#[derive(Debug)]
+pub(crate) enum EnvSource {
+    /// No environment: `__get_init_envfile` reports none.
+    None,
+    /// A file named by the embedder (the reference runtime's `--env-file`).
+    File(CString),
+    /// An anonymous memory file that only this process can open, through
+    /// `/proc/self/fd/N`: no name in /tmp for anyone to race or replace.
+    Memfd(Mutex<Option<OwnedFd>>, CString),
+}
+
+/// State shared by every thread of one guest process.
+#[derive(Debug)]
+pub struct Process {
+    pub(crate) args: Vec<CString>,
+    pub(crate) env: EnvSource,
+    pub(crate) verbosity: u8,
+    pub(crate) init_called: AtomicBool,
+    pub(crate) mmap: Mutex<MmapState>,
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) stdio: Mutex<[Stdio; 3]>,
+    pub(crate) program: Option<PathBuf>,
+    pub(crate) signals: Mutex<crate::sys::signal::SignalTable>,
+}
+
+impl Process {
+    /// The guest's argument vector.
+    pub fn args(&self) -> &[CString] {
+        &self.args
+    }
+    /// Diagnostic verbosity (`-v=N`).
+    pub fn verbosity(&self) -> u8 {
+        self.verbosity
+    }
+}
+
+/// The context of one guest thread: its view of memory, its thread id, and
+/// the process it belongs to.
+pub struct WaliCtx {
+    pub(crate) proc: Arc<Process>,
+    /// The guest's memory (set by the adapter once the instance exists).
+    pub mem: Mem,
+    pub(crate) tid: i32,
+    pub(crate) clear_child_tid: u32,
+    pub(crate) altstack: [u32; 3],
+}
+
+impl std::fmt::Debug for WaliCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaliCtx")
+            .field("tid", &self.tid)
+            .field("args", &self.proc.args)
+            .finish()
+    }
+}
+
+impl WaliCtx {
+    /// A builder for the context of a new guest process.
+    pub fn builder() -> WaliCtxBuilder {
+        WaliCtxBuilder::default()
+    }
+
+    /// The process-wide state.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.proc
+    }
+
+    /// Attaches the guest's linear memory. Called by the adapter once the
+    /// instance exists, before the guest runs; the first call also fixes
+    /// where `mmap` regions start (the end of the initial memory).
+    pub fn set_memory(&mut self, mem: Arc<dyn GuestMemory>) {
+        self.proc
+            .mmap
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .init(mem.size(), mem.max_size());
+        self.mem = Mem::new(mem);
+    }
+
+    /// Applies the process-level settings (working directory, stdio) to the
+    /// host process. Called by the adapter just before `_start`.
+    pub fn prepare(&self) -> std::io::Result<()> {
+        if let Some(dir) = &self.proc.cwd {
+            std::env::set_current_dir(dir)?;
+        }
+        let mut stdio = self.proc.stdio.lock().unwrap_or_else(|e| e.into_inner());
+        for (target, s) in stdio.iter_mut().enumerate() {
+            if let Stdio::Fd(fd) = std::mem::take(s) {
+                // SAFETY: dup2 onto the standard descriptor; both are valid
+                // descriptors and no Rust object owns `target`.
+                if unsafe { libc::dup2(fd.as_raw_fd(), target as i32) } < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints a diagnostic when verbosity is at least `level`.
+    pub fn log(&self, level: u8, msg: std::fmt::Arguments<'_>) {
+        if self.proc.verbosity >= level {
+            eprintln!("[wali] {msg}");
+        }
+    }
+
+    /// Records that the guest called an import this runtime does not
+    /// implement (reported at `-v=2`).
+    pub fn unsupported(&self, name: &str) {
+        self.log(
+            2,
+            format_args!("{name}: not implemented, returning -ENOSYS"),
+        );
+    }
+
+    /// The thread id of this guest thread.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// A context for another thread of the same process, sharing memory.
+    pub fn new_thread(&self, tid: i32) -> WaliCtx {
+        WaliCtx {
+            proc: self.proc.clone(),
+            mem: match self.mem.source() {
+                Some(m) => Mem::new(m.clone()),
+                None => Mem::unset(),
+            },
+            tid,
+            clear_child_tid: 0,
+            altstack: [0, 2, 0],
+        }
+    }
+}
+
+/// Builds a [`WaliCtx`].
+///
+/// ```
+/// let ctx = wali_core::WaliCtx::builder()
+///     .arg("prog.wasm").arg("--help")
+///     .env("HOME", "/root")
+///     .build()
+///     .unwrap();
+/// assert_eq!(ctx.process().args().len(), 2);
+/// ```
+#[derive(Debug, Default)]
+pub struct WaliCtxBuilder {
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    env_file: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    stdio: [Stdio; 3],
+    verbosity: u8,
+    program: Option<PathBuf>,
+}
+
+impl WaliCtxBuilder {
+    /// Appends one argument (the first is the guest's `argv[0]`).
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.args.push(a.as_ref().to_owned());
+        self
+    }
+    /// Appends arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, it: I) -> Self {
+        self.args
+            .extend(it.into_iter().map(|s| s.as_ref().to_owned()));
+        self
+    }
+    /// Sets one environment variable.
+    pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Self {
+        let k = k.as_ref().to_owned();
+        self.env.retain(|(x, _)| *x != k);
+        self.env.push((k, v.as_ref().to_owned()));
+        self
+    }
+    /// Sets environment variables.
+    pub fn envs<I, K, V>(mut self, it: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        for (k, v) in it {
+            self = self.env(k, v);
+        }
+        self
+    }
+    /// Gives the guest this host process's environment (what a native
+    /// program would see).
+    pub fn inherit_env(self) -> Self {
+        self.envs(std::env::vars_os())
+    }
+    /// Gives the guest the environment in `path` (one `KEY=VALUE` a line),
+    /// the reference runtime's `--env-file`; replaces `env`/`inherit_env`.
+    pub fn env_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.env_file = Some(path.into());
+        self
+    }
+    /// Working directory of the guest (the host process's, set when the guest starts).
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+    /// Redirects the guest's standard input.
+    pub fn stdin(mut self, s: Stdio) -> Self {
+        self.stdio[0] = s;
+        self
+    }
+    /// Redirects the guest's standard output.
+    pub fn stdout(mut self, s: Stdio) -> Self {
+        self.stdio[1] = s;
+        self
+    }
+    /// Redirects the guest's standard error.
+    pub fn stderr(mut self, s: Stdio) -> Self {
+        self.stdio[2] = s;
+        self
+    }
+    /// Diagnostic verbosity: 0 silent, 1 notes, 2 unsupported calls, 3+ more.
+    pub fn verbosity(mut self, v: u8) -> Self {
+        self.verbosity = v;
+        self
+    }
+    /// The host path of the module being run (what `/proc/self/exe` means to the guest).
+    pub fn program(mut self, p: impl Into<PathBuf>) -> Self {
+        self.program = Some(p.into());
+        self
+    }
+
+    /// Builds the context of the main thread.
+    pub fn build(self) -> std::io::Result<WaliCtx> {
+        let to_c = |s: &OsStr| {
+            CString::new(s.as_bytes()).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("NUL byte in {s:?}"),
+                )
+            })
+        };
+        let args = self
+            .args
+            .iter()
+            .map(|a| to_c(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let env = if let Some(f) = self.env_file {
+            EnvSource::File(to_c(f.as_os_str())?)
+        } else if self.env.is_empty() {
+            EnvSource::None
+        } else {
+            make_env_memfd(&self.env)?
+        };
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        Ok(WaliCtx {
+            proc: Arc::new(Process {
+                args,
+                env,
+                verbosity: self.verbosity,
+                init_called: AtomicBool::new(false),
+                mmap: Mutex::new(MmapState::default()),
+                cwd: self.cwd,
+                stdio: Mutex::new(self.stdio),
+                program: self.program,
+                signals: Mutex::default(),
+            }),
+            mem: Mem::unset(),
+            tid,
+            clear_child_tid: 0,
+            altstack: [0, 2, 0],
+        })
+    }
+}
+
+fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
+    use rustix::fs::{memfd_create, MemfdFlags};
+    let mut text = Vec::new();
+    for (k, v) in env {
+        let (k, v) = (k.as_bytes(), v.as_bytes());
+        // One variable a line, as the guest's parser reads it: a variable
+        // whose name or value holds a newline cannot be represented.
+        if k.is_empty()
+            || k.contains(&b'=')
+            || k.contains(&b'\n')
+            || v.contains(&b'\n')
+            || k.contains(&0)
+            || v.contains(&0)
+        {
+            continue;
+        }
+        text.extend_from_slice(k);
+        text.push(b'=');
+        text.extend_from_slice(v);
+        text.push(b'\n');
+    }
+    let fd = memfd_create("wali-env", MemfdFlags::CLOEXEC)?;
+    rustix::io::write(&fd, &text)?;
+    let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL");
+    Ok(EnvSource::Memfd(Mutex::new(Some(fd)), path))
+}
+
+impl Process {
+    /// Forgets the environment memfd once the guest has read it.
+    pub(crate) fn env_consumed(&self) {
+        if let EnvSource::Memfd(fd, _) = &self.env {
+            fd.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+    }
+
+    pub(crate) fn mark_init(&self) -> bool {
+        !self.init_called.swap(true, Ordering::SeqCst)
+    }
+
+    pub(crate) fn program(&self) -> Option<&Path> {
+        self.program.as_deref()
+    }
+}

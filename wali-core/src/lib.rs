@@ -1,0 +1,72 @@
+//! Engine-agnostic semantics of the WebAssembly Linux Interface (WALI).
+//!
+//! `wali-core` implements every WALI import over two small abstractions:
+//!
+//! * [`GuestMemory`]: the guest's linear memory (its base, its size, how to
+//!   grow it). All access goes through [`Mem`], which bounds-checks every
+//!   buffer once and hands the kernel a host pointer into guest memory, so
+//!   data is never copied where the kernel can read or write it in place.
+//! * [`WaliCtx`]: the state of one guest thread (its memory view, thread id)
+//!   plus an `Arc` of the process-wide state (argv, environment, mmap
+//!   regions, exit status), built with [`WaliCtxBuilder`].
+//!
+//! Engine adapters (`wali-wasmtime`, ...) generate their import glue from the
+//! `wali-spec` tables and call the functions of [`sys`] (one per syscall,
+//! same name and parameters as the table) and [`aux`]. No engine type ever
+//! appears in this crate.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod aux;
+mod ctx;
+mod memory;
+pub mod raw;
+pub mod sys;
+
+pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};
+pub use memory::{GuestMemory, Mem};
+pub use rustix::io::Errno;
+
+/// Why a WALI call did not return a plain value.
+#[derive(Debug, thiserror::Error)]
+pub enum Ctrl {
+    /// The call failed: the guest sees `-errno`.
+    #[error("errno {0}")]
+    Errno(Errno),
+    /// The guest process exits with this status (exit_group, __proc_exit, or
+    /// the last thread's exit).
+    #[error("guest exited with status {0}")]
+    Exit(i32),
+    /// The guest must stop with this message (a guest bug the host cannot
+    /// continue from, e.g. longjmp without support for it).
+    #[error("{0}")]
+    Abort(String),
+}
+
+impl From<Errno> for Ctrl {
+    #[inline]
+    fn from(e: Errno) -> Self {
+        Ctrl::Errno(e)
+    }
+}
+
+/// The result of a WALI syscall implementation.
+pub type SysResult = Result<i64, Ctrl>;
+
+/// Encodes a syscall result the Linux way: the value, or `-errno`.
+/// Anything that is not an errno is returned as `Err` for the adapter to
+/// turn into a trap that ends the guest.
+#[inline]
+pub fn encode(r: SysResult) -> Result<i64, Ctrl> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(Ctrl::Errno(e)) => Ok(-(e.raw_os_error() as i64)),
+        Err(other) => Err(other),
+    }
+}
+
+/// The exit status a host process should report for a guest exit `code`
+/// passed to `exit_group`/`__proc_exit` (Linux keeps the low 8 bits).
+pub fn exit_status(code: i32) -> i32 {
+    code & 0xff
+}

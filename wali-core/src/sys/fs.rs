@@ -1,0 +1,554 @@
+//! Files and directories.
+
+use crate::raw::{p, sx, syscall1, syscall2, syscall3, syscall4, syscall5, zx};
+use crate::{Errno, SysResult, WaliCtx};
+use libc::*;
+use wali_spec::layout;
+
+/// `openat(dirfd, pathname, flags, mode)`
+pub fn openat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, flags: i32, mode: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    // SAFETY: `path` is a checked NUL-terminated guest string.
+    Ok(unsafe { syscall4(SYS_openat, sx(dirfd), p(path), zx(flags), zx(mode)) }?)
+}
+
+/// `open(pathname, flags, mode)`
+pub fn open(cx: &mut WaliCtx, pathname: i32, flags: i32, mode: i32) -> SysResult {
+    openat(cx, AT_FDCWD, pathname, flags, mode)
+}
+
+/// `creat(pathname, mode)`
+pub fn creat(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
+    openat(cx, AT_FDCWD, pathname, O_CREAT | O_WRONLY | O_TRUNC, mode)
+}
+
+/// `close(fd)`
+pub fn close(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_close, sx(fd)) }?)
+}
+
+/// `newfstatat(dirfd, pathname, statbuf, flags)` (x86-64 `struct stat`, written in place)
+pub fn newfstatat(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    pathname: i32,
+    statbuf: i32,
+    flags: i32,
+) -> SysResult {
+    let path = if pathname == 0 && flags & AT_EMPTY_PATH != 0 {
+        std::ptr::null()
+    } else {
+        cx.mem.path(pathname as u32)?
+    };
+    let buf = cx.mem.buf(statbuf as u32, layout::stat::SIZE)?;
+    // SAFETY: checked path (or NULL with AT_EMPTY_PATH); `buf` holds a whole struct stat.
+    Ok(unsafe { syscall4(SYS_newfstatat, sx(dirfd), p(path), p(buf), zx(flags)) }?)
+}
+
+/// `stat(pathname, statbuf)`
+pub fn stat(cx: &mut WaliCtx, pathname: i32, statbuf: i32) -> SysResult {
+    newfstatat(cx, AT_FDCWD, pathname, statbuf, 0)
+}
+
+/// `lstat(pathname, statbuf)`
+pub fn lstat(cx: &mut WaliCtx, pathname: i32, statbuf: i32) -> SysResult {
+    newfstatat(cx, AT_FDCWD, pathname, statbuf, AT_SYMLINK_NOFOLLOW)
+}
+
+/// `fstat(fd, statbuf)`
+pub fn fstat(cx: &mut WaliCtx, fd: i32, statbuf: i32) -> SysResult {
+    let buf = cx.mem.buf(statbuf as u32, layout::stat::SIZE)?;
+    // SAFETY: `buf` holds a whole struct stat.
+    Ok(unsafe { syscall2(SYS_fstat, sx(fd), p(buf)) }?)
+}
+
+/// `statx(dirfd, pathname, flags, mask, statxbuf)`
+pub fn statx(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    pathname: i32,
+    flags: i32,
+    mask: i32,
+    statxbuf: i32,
+) -> SysResult {
+    let path = if pathname == 0 && flags & AT_EMPTY_PATH != 0 {
+        std::ptr::null()
+    } else {
+        cx.mem.path(pathname as u32)?
+    };
+    let buf = cx.mem.buf(statxbuf as u32, layout::statx::SIZE)?;
+    // SAFETY: checked path; `buf` holds a whole struct statx.
+    Ok(unsafe { syscall5(SYS_statx, sx(dirfd), p(path), zx(flags), zx(mask), p(buf)) }?)
+}
+
+/// `statfs(path, buf)`
+pub fn statfs(cx: &mut WaliCtx, path: i32, buf: i32) -> SysResult {
+    let path = cx.mem.path(path as u32)?;
+    let buf = cx.mem.buf(buf as u32, layout::statfs::SIZE)?;
+    // SAFETY: checked path and a whole struct statfs.
+    Ok(unsafe { syscall2(SYS_statfs, p(path), p(buf)) }?)
+}
+
+/// `fstatfs(fd, buf)`
+pub fn fstatfs(cx: &mut WaliCtx, fd: i32, buf: i32) -> SysResult {
+    let buf = cx.mem.buf(buf as u32, layout::statfs::SIZE)?;
+    // SAFETY: a whole struct statfs.
+    Ok(unsafe { syscall2(SYS_fstatfs, sx(fd), p(buf)) }?)
+}
+
+/// `getdents64(fd, dirp, count)`
+pub fn getdents64(cx: &mut WaliCtx, fd: i32, dirp: i32, count: i32) -> SysResult {
+    let buf = cx.mem.buf(dirp as u32, count as u32 as usize)?;
+    // SAFETY: `buf` holds `count` bytes.
+    Ok(unsafe { syscall3(SYS_getdents64, sx(fd), p(buf), zx(count)) }?)
+}
+
+/// `fcntl(fd, cmd, arg)`: pointer arguments (record locks, owners) are
+/// translated; integer arguments pass through; unknown commands are EINVAL.
+pub fn fcntl(cx: &mut WaliCtx, fd: i32, cmd: i32, arg: i64) -> SysResult {
+    let a = match cmd {
+        F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+            p(cx.mem.buf(arg as u32, layout::flock::SIZE)?)
+        }
+        16 | 15 /* F_GETOWN_EX, F_SETOWN_EX */ => p(cx.mem.buf(arg as u32, layout::f_owner_ex::SIZE)?),
+        // F_GETOWNER_UIDS
+        17 => p(cx.mem.buf(arg as u32, 8)?),
+        F_DUPFD | F_GETFD | F_SETFD | F_GETFL | F_SETFL | F_SETOWN | F_GETOWN | 10 | 11 /* F_SETSIG, F_GETSIG */
+        | F_SETLEASE | F_GETLEASE | F_NOTIFY | F_DUPFD_CLOEXEC | F_SETPIPE_SZ | F_GETPIPE_SZ
+        | F_ADD_SEALS | F_GET_SEALS => arg as usize,
+        _ => return Err(Errno::INVAL.into()),
+    };
+    // SAFETY: pointer arguments were translated with their struct size.
+    Ok(unsafe { syscall3(SYS_fcntl, sx(fd), zx(cmd), a) }?)
+}
+
+/// `flock(fd, operation)`
+pub fn flock(_cx: &mut WaliCtx, fd: i32, operation: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_flock, sx(fd), zx(operation)) }?)
+}
+
+/// `dup(oldfd)`
+pub fn dup(_cx: &mut WaliCtx, oldfd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_dup, sx(oldfd)) }?)
+}
+
+/// `dup2(oldfd, newfd)`
+pub fn dup2(_cx: &mut WaliCtx, oldfd: i32, newfd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_dup2, sx(oldfd), sx(newfd)) }?)
+}
+
+/// `dup3(oldfd, newfd, flags)`
+pub fn dup3(_cx: &mut WaliCtx, oldfd: i32, newfd: i32, flags: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall3(SYS_dup3, sx(oldfd), sx(newfd), zx(flags)) }?)
+}
+
+/// `pipe2(pipefd, flags)`
+pub fn pipe2(cx: &mut WaliCtx, pipefd: i32, flags: i32) -> SysResult {
+    let buf = cx.mem.buf(pipefd as u32, 8)?;
+    // SAFETY: `buf` holds int[2].
+    Ok(unsafe { syscall2(SYS_pipe2, p(buf), zx(flags)) }?)
+}
+
+/// `pipe(pipefd)`
+pub fn pipe(cx: &mut WaliCtx, pipefd: i32) -> SysResult {
+    pipe2(cx, pipefd, 0)
+}
+
+/// `unlinkat(dirfd, pathname, flags)`
+pub fn unlinkat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, flags: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall3(SYS_unlinkat, sx(dirfd), p(path), zx(flags)) }?)
+}
+
+/// `unlink(pathname)`
+pub fn unlink(cx: &mut WaliCtx, pathname: i32) -> SysResult {
+    unlinkat(cx, AT_FDCWD, pathname, 0)
+}
+
+/// `rmdir(pathname)`
+pub fn rmdir(cx: &mut WaliCtx, pathname: i32) -> SysResult {
+    unlinkat(cx, AT_FDCWD, pathname, AT_REMOVEDIR)
+}
+
+/// `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`
+pub fn renameat2(
+    cx: &mut WaliCtx,
+    olddirfd: i32,
+    oldpath: i32,
+    newdirfd: i32,
+    newpath: i32,
+    flags: i32,
+) -> SysResult {
+    let old = cx.mem.path(oldpath as u32)?;
+    let new = cx.mem.path(newpath as u32)?;
+    // SAFETY: checked paths.
+    Ok(unsafe {
+        syscall5(
+            SYS_renameat2,
+            sx(olddirfd),
+            p(old),
+            sx(newdirfd),
+            p(new),
+            zx(flags),
+        )
+    }?)
+}
+
+/// `renameat(olddirfd, oldpath, newdirfd, newpath)`
+pub fn renameat(
+    cx: &mut WaliCtx,
+    olddirfd: i32,
+    oldpath: i32,
+    newdirfd: i32,
+    newpath: i32,
+) -> SysResult {
+    renameat2(cx, olddirfd, oldpath, newdirfd, newpath, 0)
+}
+
+/// `rename(oldpath, newpath)`
+pub fn rename(cx: &mut WaliCtx, oldpath: i32, newpath: i32) -> SysResult {
+    renameat2(cx, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+}
+
+/// `mkdirat(dirfd, pathname, mode)`
+pub fn mkdirat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall3(SYS_mkdirat, sx(dirfd), p(path), zx(mode)) }?)
+}
+
+/// `mkdir(pathname, mode)`
+pub fn mkdir(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
+    mkdirat(cx, AT_FDCWD, pathname, mode)
+}
+
+/// `mknodat(dirfd, pathname, mode, dev)`
+pub fn mknodat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, dev: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall4(SYS_mknodat, sx(dirfd), p(path), zx(mode), zx(dev)) }?)
+}
+
+/// `mknod(pathname, mode, dev)`
+pub fn mknod(cx: &mut WaliCtx, pathname: i32, mode: i32, dev: i32) -> SysResult {
+    mknodat(cx, AT_FDCWD, pathname, mode, dev)
+}
+
+/// `linkat(olddirfd, oldpath, newdirfd, newpath, flags)`
+pub fn linkat(
+    cx: &mut WaliCtx,
+    olddirfd: i32,
+    oldpath: i32,
+    newdirfd: i32,
+    newpath: i32,
+    flags: i32,
+) -> SysResult {
+    let old = cx.mem.path(oldpath as u32)?;
+    let new = cx.mem.path(newpath as u32)?;
+    // SAFETY: checked paths.
+    Ok(unsafe {
+        syscall5(
+            SYS_linkat,
+            sx(olddirfd),
+            p(old),
+            sx(newdirfd),
+            p(new),
+            zx(flags),
+        )
+    }?)
+}
+
+/// `link(oldpath, newpath)`
+pub fn link(cx: &mut WaliCtx, oldpath: i32, newpath: i32) -> SysResult {
+    linkat(cx, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
+}
+
+/// `symlinkat(target, newdirfd, linkpath)`
+pub fn symlinkat(cx: &mut WaliCtx, target: i32, newdirfd: i32, linkpath: i32) -> SysResult {
+    let t = cx.mem.path(target as u32)?;
+    let l = cx.mem.path(linkpath as u32)?;
+    // SAFETY: checked paths.
+    Ok(unsafe { syscall3(SYS_symlinkat, p(t), sx(newdirfd), p(l)) }?)
+}
+
+/// `symlink(target, linkpath)`
+pub fn symlink(cx: &mut WaliCtx, target: i32, linkpath: i32) -> SysResult {
+    symlinkat(cx, target, AT_FDCWD, linkpath)
+}
+
+/// `readlinkat(dirfd, pathname, buf, bufsiz)`. `/proc/self/exe` names the
+/// module being run (when the embedder said which), not the host binary.
+pub fn readlinkat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, buf: i32, bufsiz: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    if bufsiz <= 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let out = cx.mem.buf(buf as u32, bufsiz as usize)?;
+    // SAFETY: `path` is a checked NUL-terminated string.
+    if unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes() == b"/proc/self/exe" {
+        if let Some(prog) = cx.proc.program() {
+            if let Ok(abs) = std::fs::canonicalize(prog) {
+                use std::os::unix::ffi::OsStrExt;
+                let b = abs.as_os_str().as_bytes();
+                let n = b.len().min(bufsiz as usize);
+                cx.mem.write_bytes(buf as u32, &b[..n])?;
+                return Ok(n as i64);
+            }
+        }
+    }
+    // SAFETY: checked path; `out` holds `bufsiz` bytes.
+    Ok(unsafe { syscall4(SYS_readlinkat, sx(dirfd), p(path), p(out), zx(bufsiz)) }?)
+}
+
+/// `readlink(pathname, buf, bufsiz)`
+pub fn readlink(cx: &mut WaliCtx, pathname: i32, buf: i32, bufsiz: i32) -> SysResult {
+    readlinkat(cx, AT_FDCWD, pathname, buf, bufsiz)
+}
+
+/// `chdir(path)`
+pub fn chdir(cx: &mut WaliCtx, path: i32) -> SysResult {
+    let path = cx.mem.path(path as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall1(SYS_chdir, p(path)) }?)
+}
+
+/// `fchdir(fd)`
+pub fn fchdir(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_fchdir, sx(fd)) }?)
+}
+
+/// `getcwd(buf, size)`: returns the length including the NUL, as the kernel does.
+pub fn getcwd(cx: &mut WaliCtx, buf: i32, size: i32) -> SysResult {
+    let out = cx.mem.buf(buf as u32, size as u32 as usize)?;
+    // SAFETY: `out` holds `size` bytes.
+    Ok(unsafe { syscall2(SYS_getcwd, p(out), zx(size)) }?)
+}
+
+/// `faccessat2(dirfd, pathname, mode, flags)`
+pub fn faccessat2(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall4(SYS_faccessat2, sx(dirfd), p(path), zx(mode), zx(flags)) }?)
+}
+
+/// `faccessat(dirfd, pathname, mode, flags)`: the flags are honoured
+/// (through faccessat2), as the C library function does.
+pub fn faccessat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
+    if flags == 0 {
+        let path = cx.mem.path(pathname as u32)?;
+        // SAFETY: checked path.
+        return Ok(unsafe { syscall3(SYS_faccessat, sx(dirfd), p(path), zx(mode)) }?);
+    }
+    faccessat2(cx, dirfd, pathname, mode, flags)
+}
+
+/// `access(pathname, mode)`
+pub fn access(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
+    faccessat(cx, AT_FDCWD, pathname, mode, 0)
+}
+
+/// `fchmodat(dirfd, pathname, mode, flags)`
+pub fn fchmodat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
+    let path = cx.mem.path(pathname as u32)?;
+    if flags == 0 {
+        // SAFETY: checked path.
+        return Ok(unsafe { syscall3(SYS_fchmodat, sx(dirfd), p(path), zx(mode)) }?);
+    }
+    // fchmodat2 (Linux 6.6) takes the flags.
+    // SAFETY: checked path.
+    match unsafe { syscall4(452, sx(dirfd), p(path), zx(mode), zx(flags)) } {
+        Err(Errno::NOSYS) => Err(Errno::OPNOTSUPP.into()),
+        r => Ok(r?),
+    }
+}
+
+/// `chmod(pathname, mode)`
+pub fn chmod(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
+    fchmodat(cx, AT_FDCWD, pathname, mode, 0)
+}
+
+/// `fchmod(fd, mode)`
+pub fn fchmod(_cx: &mut WaliCtx, fd: i32, mode: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_fchmod, sx(fd), zx(mode)) }?)
+}
+
+/// `fchownat(dirfd, pathname, owner, group, flags)`
+pub fn fchownat(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    pathname: i32,
+    owner: i32,
+    group: i32,
+    flags: i32,
+) -> SysResult {
+    let path = if pathname == 0 && flags & AT_EMPTY_PATH != 0 {
+        std::ptr::null()
+    } else {
+        cx.mem.path(pathname as u32)?
+    };
+    // SAFETY: checked path.
+    Ok(unsafe {
+        syscall5(
+            SYS_fchownat,
+            sx(dirfd),
+            p(path),
+            zx(owner),
+            zx(group),
+            zx(flags),
+        )
+    }?)
+}
+
+/// `chown(pathname, owner, group)`
+pub fn chown(cx: &mut WaliCtx, pathname: i32, owner: i32, group: i32) -> SysResult {
+    fchownat(cx, AT_FDCWD, pathname, owner, group, 0)
+}
+
+/// `lchown(pathname, owner, group)`
+pub fn lchown(cx: &mut WaliCtx, pathname: i32, owner: i32, group: i32) -> SysResult {
+    fchownat(cx, AT_FDCWD, pathname, owner, group, AT_SYMLINK_NOFOLLOW)
+}
+
+/// `fchown(fd, owner, group)`
+pub fn fchown(_cx: &mut WaliCtx, fd: i32, owner: i32, group: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall3(SYS_fchown, sx(fd), zx(owner), zx(group)) }?)
+}
+
+/// `umask(mask)`
+pub fn umask(_cx: &mut WaliCtx, mask: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_umask, zx(mask)) }?)
+}
+
+/// `truncate(path, length)`
+pub fn truncate(cx: &mut WaliCtx, path: i32, length: i64) -> SysResult {
+    let path = cx.mem.path(path as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall2(SYS_truncate, p(path), length as usize) }?)
+}
+
+/// `ftruncate(fd, length)`
+pub fn ftruncate(_cx: &mut WaliCtx, fd: i32, length: i64) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_ftruncate, sx(fd), length as usize) }?)
+}
+
+/// `fsync(fd)`
+pub fn fsync(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_fsync, sx(fd)) }?)
+}
+
+/// `fdatasync(fd)`
+pub fn fdatasync(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_fdatasync, sx(fd)) }?)
+}
+
+/// `sync()`
+pub fn sync(_cx: &mut WaliCtx) -> SysResult {
+    // SAFETY: no argument.
+    Ok(unsafe { crate::raw::syscall0(SYS_sync) }?)
+}
+
+/// `syncfs(fd)`
+pub fn syncfs(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_syncfs, sx(fd)) }?)
+}
+
+/// `fadvise(fd, offset, len, advice)` (the kernel's fadvise64)
+pub fn fadvise(_cx: &mut WaliCtx, fd: i32, offset: i64, len: i64, advice: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe {
+        syscall4(
+            SYS_fadvise64,
+            sx(fd),
+            offset as usize,
+            len as usize,
+            sx(advice),
+        )
+    }?)
+}
+
+/// `fallocate(fd, mode, offset, len)`
+pub fn fallocate(_cx: &mut WaliCtx, fd: i32, mode: i32, offset: i64, len: i64) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe {
+        syscall4(
+            SYS_fallocate,
+            sx(fd),
+            zx(mode),
+            offset as usize,
+            len as usize,
+        )
+    }?)
+}
+
+/// `utimensat(dirfd, pathname, times, flags)`: a NULL path means `dirfd` itself.
+pub fn utimensat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, times: i32, flags: i32) -> SysResult {
+    let path = if pathname == 0 {
+        std::ptr::null()
+    } else {
+        cx.mem.path(pathname as u32)?
+    };
+    let t = cx.mem.buf_opt(times as u32, 2 * layout::timespec::SIZE)?;
+    // SAFETY: checked path (or NULL); `t` is NULL or two timespecs.
+    Ok(unsafe { syscall4(SYS_utimensat, sx(dirfd), p(path), p(t), zx(flags)) }?)
+}
+
+/// `futimesat(dirfd, pathname, times)`
+pub fn futimesat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, times: i32) -> SysResult {
+    let path = if pathname == 0 {
+        std::ptr::null()
+    } else {
+        cx.mem.path(pathname as u32)?
+    };
+    let t = cx.mem.buf_opt(times as u32, 2 * layout::timeval::SIZE)?;
+    // SAFETY: checked path (or NULL); `t` is NULL or two timevals.
+    Ok(unsafe { syscall3(SYS_futimesat, sx(dirfd), p(path), p(t)) }?)
+}
+
+/// `utimes(filename, times)`
+pub fn utimes(cx: &mut WaliCtx, filename: i32, times: i32) -> SysResult {
+    let path = cx.mem.path(filename as u32)?;
+    let t = cx.mem.buf_opt(times as u32, 2 * layout::timeval::SIZE)?;
+    // SAFETY: checked path; `t` is NULL or two timevals.
+    Ok(unsafe { syscall2(SYS_utimes, p(path), p(t)) }?)
+}
+
+/// `chroot(path)`
+pub fn chroot(cx: &mut WaliCtx, path: i32) -> SysResult {
+    let path = cx.mem.path(path as u32)?;
+    // SAFETY: checked path.
+    Ok(unsafe { syscall1(SYS_chroot, p(path)) }?)
+}
+
+/// `sendfile(out_fd, in_fd, offset, count)`
+pub fn sendfile(cx: &mut WaliCtx, out_fd: i32, in_fd: i32, offset: i32, count: i32) -> SysResult {
+    let off = cx.mem.buf_opt(offset as u32, 8)?;
+    // SAFETY: `off` is NULL or an off_t.
+    Ok(unsafe { syscall4(SYS_sendfile, sx(out_fd), sx(in_fd), p(off), zx(count)) }?)
+}
+
+/// `memfd_create(name, flags)`
+pub fn memfd_create(cx: &mut WaliCtx, name: i32, flags: i32) -> SysResult {
+    let n = cx.mem.cstr_max(name as u32, 249)?;
+    // SAFETY: checked string.
+    Ok(unsafe { syscall2(SYS_memfd_create, p(n), zx(flags)) }?)
+}
+
+/// `close_range(first, last, flags)`
+pub fn close_range(_cx: &mut WaliCtx, first: i32, last: i32, flags: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall3(SYS_close_range, zx(first), zx(last), zx(flags)) }?)
+}

@@ -1,0 +1,263 @@
+//! Sockets. `sockaddr` variants (AF_UNIX, AF_INET, AF_INET6 ...) have the
+//! same layout in the guest and on x86-64 and pass in place; `msghdr` and
+//! its iovecs are converted; control messages (`cmsghdr`, SCM_RIGHTS ...)
+//! have the x86-64 layout and pass in place.
+
+use super::io::with_iovecs;
+use crate::raw::{p, sx, syscall2, syscall3, syscall4, syscall5, syscall6, zx};
+use crate::{Errno, SysResult, WaliCtx};
+use libc::*;
+use wali_spec::layout::msghdr as mh;
+
+/// `socket(domain, type, protocol)`
+pub fn socket(_cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall3(SYS_socket, sx(domain), sx(type_), sx(protocol)) }?)
+}
+
+/// `socketpair(domain, type, protocol, sv)`
+pub fn socketpair(cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32, sv: i32) -> SysResult {
+    let b = cx.mem.buf(sv as u32, 8)?;
+    // SAFETY: `b` holds int[2].
+    Ok(unsafe { syscall4(SYS_socketpair, sx(domain), sx(type_), sx(protocol), p(b)) }?)
+}
+
+fn addr_in(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<*mut u8, Errno> {
+    if addrlen < 0 {
+        return Err(Errno::INVAL);
+    }
+    cx.mem.buf_opt(addr as u32, addrlen as usize)
+}
+
+/// An optional (addr, *addrlen) output pair: returns host pointers.
+fn addr_out(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<(*mut u8, *mut u8), Errno> {
+    if addr == 0 {
+        return Ok((std::ptr::null_mut(), cx.mem.buf_opt(addrlen as u32, 4)?));
+    }
+    let lenp = cx.mem.buf(addrlen as u32, 4)?;
+    let len: i32 = cx.mem.read(addrlen as u32)?;
+    if len < 0 {
+        return Err(Errno::INVAL);
+    }
+    Ok((cx.mem.buf(addr as u32, len as usize)?, lenp))
+}
+
+/// `bind(sockfd, addr, addrlen)`
+pub fn bind(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
+    let a = addr_in(cx, addr, addrlen)?;
+    // SAFETY: `a` holds `addrlen` bytes.
+    Ok(unsafe { syscall3(SYS_bind, sx(sockfd), p(a), zx(addrlen)) }?)
+}
+
+/// `connect(sockfd, addr, addrlen)`
+pub fn connect(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
+    let a = addr_in(cx, addr, addrlen)?;
+    // SAFETY: `a` holds `addrlen` bytes.
+    Ok(unsafe { syscall3(SYS_connect, sx(sockfd), p(a), zx(addrlen)) }?)
+}
+
+/// `listen(sockfd, backlog)`
+pub fn listen(_cx: &mut WaliCtx, sockfd: i32, backlog: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_listen, sx(sockfd), sx(backlog)) }?)
+}
+
+/// `accept4(sockfd, addr, addrlen, flags)`
+pub fn accept4(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32, flags: i32) -> SysResult {
+    let (a, l) = addr_out(cx, addr, addrlen)?;
+    // SAFETY: `a` is NULL or holds *addrlen bytes; `l` is NULL or a socklen_t.
+    Ok(unsafe { syscall4(SYS_accept4, sx(sockfd), p(a), p(l), zx(flags)) }?)
+}
+
+/// `accept(sockfd, addr, addrlen)`
+pub fn accept(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
+    accept4(cx, sockfd, addr, addrlen, 0)
+}
+
+/// `getsockname(sockfd, addr, addrlen)`
+pub fn getsockname(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
+    let (a, l) = addr_out(cx, addr, addrlen)?;
+    // SAFETY: as accept4.
+    Ok(unsafe { syscall3(SYS_getsockname, sx(sockfd), p(a), p(l)) }?)
+}
+
+/// `getpeername(sockfd, addr, addrlen)`
+pub fn getpeername(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
+    let (a, l) = addr_out(cx, addr, addrlen)?;
+    // SAFETY: as accept4.
+    Ok(unsafe { syscall3(SYS_getpeername, sx(sockfd), p(a), p(l)) }?)
+}
+
+/// `sendto(sockfd, buf, len, flags, dest_addr, addrlen)`
+pub fn sendto(
+    cx: &mut WaliCtx,
+    sockfd: i32,
+    buf: i32,
+    len: i32,
+    flags: i32,
+    dest_addr: i32,
+    addrlen: i32,
+) -> SysResult {
+    let b = cx.mem.buf(buf as u32, len as u32 as usize)?;
+    let a = addr_in(cx, dest_addr, addrlen)?;
+    // SAFETY: checked buffer and optional address.
+    Ok(unsafe {
+        syscall6(
+            SYS_sendto,
+            sx(sockfd),
+            p(b),
+            zx(len),
+            zx(flags),
+            p(a),
+            zx(addrlen),
+        )
+    }?)
+}
+
+/// `recvfrom(sockfd, buf, len, flags, src_addr, addrlen)`
+pub fn recvfrom(
+    cx: &mut WaliCtx,
+    sockfd: i32,
+    buf: i32,
+    len: i32,
+    flags: i32,
+    src_addr: i32,
+    addrlen: i32,
+) -> SysResult {
+    let b = cx.mem.buf(buf as u32, len as u32 as usize)?;
+    let (a, l) = addr_out(cx, src_addr, addrlen)?;
+    // SAFETY: checked buffer and optional address pair.
+    Ok(unsafe {
+        syscall6(
+            SYS_recvfrom,
+            sx(sockfd),
+            p(b),
+            zx(len),
+            zx(flags),
+            p(a),
+            p(l),
+        )
+    }?)
+}
+
+/// Runs `f` with a host `msghdr` built from the guest's; returns the guest
+/// msghdr's address fields to update afterwards.
+fn with_msghdr(
+    cx: &WaliCtx,
+    msg: i32,
+    f: impl FnOnce(*mut msghdr) -> Result<i64, Errno>,
+) -> SysResult {
+    let m = msg as u32;
+    let raw: [u32; 9] = cx.mem.read(m)?;
+    let (name, namelen, iov, iovlen, control, controllen) =
+        (raw[0], raw[1], raw[2], raw[3] as i32, raw[5], raw[6]);
+    let name_h = cx.mem.buf_opt(name, namelen as usize)?;
+    let ctl_h = cx.mem.buf_opt(control, controllen as usize)?;
+    let r = with_iovecs(&cx.mem, iov, iovlen, |v, n| {
+        // SAFETY: zero is a valid msghdr.
+        let mut h: msghdr = unsafe { std::mem::zeroed() };
+        h.msg_name = name_h as *mut c_void;
+        h.msg_namelen = if name_h.is_null() { 0 } else { namelen };
+        h.msg_iov = v as *mut iovec;
+        h.msg_iovlen = n;
+        h.msg_control = ctl_h as *mut c_void;
+        h.msg_controllen = if ctl_h.is_null() {
+            0
+        } else {
+            controllen as usize
+        };
+        h.msg_flags = raw[8] as i32;
+        let r = f(&mut h);
+        (r, h.msg_namelen, h.msg_controllen, h.msg_flags)
+    })?;
+    let (res, nl, cl, fl) = r;
+    let v = res?;
+    cx.mem.write::<u32>(m + mh::MSG_NAMELEN as u32, nl)?;
+    cx.mem
+        .write::<u32>(m + mh::MSG_CONTROLLEN as u32, cl as u32)?;
+    cx.mem.write::<i32>(m + mh::MSG_FLAGS as u32, fl)?;
+    Ok(v)
+}
+
+/// `sendmsg(sockfd, msg, flags)`
+pub fn sendmsg(cx: &mut WaliCtx, sockfd: i32, msg: i32, flags: i32) -> SysResult {
+    // SAFETY: the host msghdr points at checked guest buffers.
+    with_msghdr(cx, msg, |h| unsafe {
+        syscall3(SYS_sendmsg, sx(sockfd), p(h), zx(flags))
+    })
+}
+
+/// `recvmsg(sockfd, msg, flags)`: `msg_namelen`, `msg_controllen` and
+/// `msg_flags` are written back.
+pub fn recvmsg(cx: &mut WaliCtx, sockfd: i32, msg: i32, flags: i32) -> SysResult {
+    // SAFETY: the host msghdr points at checked guest buffers.
+    with_msghdr(cx, msg, |h| unsafe {
+        syscall3(SYS_recvmsg, sx(sockfd), p(h), zx(flags))
+    })
+}
+
+/// `shutdown(sockfd, how)`
+pub fn shutdown(_cx: &mut WaliCtx, sockfd: i32, how: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_shutdown, sx(sockfd), sx(how)) }?)
+}
+
+/// Options whose value holds a pointer (a BPF program) cannot pass in place.
+fn pointer_option(level: i32, optname: i32) -> bool {
+    level == SOL_SOCKET && matches!(optname, SO_ATTACH_FILTER | SO_ATTACH_REUSEPORT_CBPF)
+}
+
+/// `setsockopt(sockfd, level, optname, optval, optlen)`
+pub fn setsockopt(
+    cx: &mut WaliCtx,
+    sockfd: i32,
+    level: i32,
+    optname: i32,
+    optval: i32,
+    optlen: i32,
+) -> SysResult {
+    if pointer_option(level, optname) {
+        return Err(Errno::NOPROTOOPT.into());
+    }
+    if optlen < 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let v = cx.mem.buf_opt(optval as u32, optlen as usize)?;
+    // SAFETY: `v` is NULL or holds `optlen` bytes.
+    Ok(unsafe {
+        syscall5(
+            SYS_setsockopt,
+            sx(sockfd),
+            sx(level),
+            sx(optname),
+            p(v),
+            zx(optlen),
+        )
+    }?)
+}
+
+/// `getsockopt(sockfd, level, optname, optval, optlen)`
+pub fn getsockopt(
+    cx: &mut WaliCtx,
+    sockfd: i32,
+    level: i32,
+    optname: i32,
+    optval: i32,
+    optlen: i32,
+) -> SysResult {
+    if pointer_option(level, optname) {
+        return Err(Errno::NOPROTOOPT.into());
+    }
+    let (v, l) = addr_out(cx, optval, optlen)?;
+    // SAFETY: `v` is NULL or holds *optlen bytes; `l` is a socklen_t.
+    Ok(unsafe {
+        syscall5(
+            SYS_getsockopt,
+            sx(sockfd),
+            sx(level),
+            sx(optname),
+            p(v),
+            p(l),
+        )
+    }?)
+}

@@ -1,0 +1,323 @@
+//! Process identity, exit, futexes, scheduling, resource usage.
+
+use crate::raw::{p, sx, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, zx};
+use crate::{Ctrl, Errno, SysResult, WaliCtx};
+use libc::*;
+use wali_spec::layout;
+
+macro_rules! noarg {
+    ($($name:ident => $nr:ident),* $(,)?) => { $(
+        #[doc = concat!("`", stringify!($name), "()`")]
+        pub fn $name(_cx: &mut WaliCtx) -> SysResult {
+            // SAFETY: no argument.
+            Ok(unsafe { syscall0($nr) }?)
+        }
+    )* };
+}
+noarg!(
+    getpid => SYS_getpid, getppid => SYS_getppid, gettid => SYS_gettid, getuid => SYS_getuid,
+    geteuid => SYS_geteuid, getgid => SYS_getgid, getegid => SYS_getegid, setsid => SYS_setsid,
+    getpgrp => SYS_getpgrp, sched_yield => SYS_sched_yield,
+);
+
+/// Result of a libc call that returns -1 and sets errno.
+fn libc_ret(r: c_int) -> SysResult {
+    if r == -1 {
+        Err(Errno::from_io_error(&std::io::Error::last_os_error())
+            .unwrap_or(Errno::INVAL)
+            .into())
+    } else {
+        Ok(r as i64)
+    }
+}
+
+// The set*id calls go through the C library, which applies them to every
+// thread of the host process (the raw syscall changes one thread only).
+
+/// `setuid(uid)`
+pub fn setuid(_cx: &mut WaliCtx, uid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setuid(uid as u32) })
+}
+/// `setgid(gid)`
+pub fn setgid(_cx: &mut WaliCtx, gid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setgid(gid as u32) })
+}
+/// `setreuid(ruid, euid)`
+pub fn setreuid(_cx: &mut WaliCtx, ruid: i32, euid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setreuid(ruid as u32, euid as u32) })
+}
+/// `setregid(rgid, egid)`
+pub fn setregid(_cx: &mut WaliCtx, rgid: i32, egid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setregid(rgid as u32, egid as u32) })
+}
+/// `setresuid(ruid, euid, suid)`
+pub fn setresuid(_cx: &mut WaliCtx, ruid: i32, euid: i32, suid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setresuid(ruid as u32, euid as u32, suid as u32) })
+}
+/// `setresgid(rgid, egid, sgid)`
+pub fn setresgid(_cx: &mut WaliCtx, rgid: i32, egid: i32, sgid: i32) -> SysResult {
+    // SAFETY: plain libc call.
+    libc_ret(unsafe { libc::setresgid(rgid as u32, egid as u32, sgid as u32) })
+}
+
+/// `getresuid(ruid, euid, suid)`
+pub fn getresuid(cx: &mut WaliCtx, ruid: i32, euid: i32, suid: i32) -> SysResult {
+    let (a, b, c) = (
+        cx.mem.buf(ruid as u32, 4)?,
+        cx.mem.buf(euid as u32, 4)?,
+        cx.mem.buf(suid as u32, 4)?,
+    );
+    // SAFETY: three checked uid_t.
+    Ok(unsafe { syscall3(SYS_getresuid, p(a), p(b), p(c)) }?)
+}
+/// `getresgid(rgid, egid, sgid)`
+pub fn getresgid(cx: &mut WaliCtx, rgid: i32, egid: i32, sgid: i32) -> SysResult {
+    let (a, b, c) = (
+        cx.mem.buf(rgid as u32, 4)?,
+        cx.mem.buf(egid as u32, 4)?,
+        cx.mem.buf(sgid as u32, 4)?,
+    );
+    // SAFETY: three checked gid_t.
+    Ok(unsafe { syscall3(SYS_getresgid, p(a), p(b), p(c)) }?)
+}
+
+/// `getgroups(size, list)`
+pub fn getgroups(cx: &mut WaliCtx, size: i32, list: i32) -> SysResult {
+    if size < 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let l = cx.mem.buf(list as u32, size as usize * 4)?;
+    // SAFETY: `l` holds `size` gid_t (or is NULL for size 0).
+    Ok(unsafe { syscall2(SYS_getgroups, sx(size), p(l)) }?)
+}
+
+/// `setgroups(size, list)`
+pub fn setgroups(cx: &mut WaliCtx, size: i32, list: i32) -> SysResult {
+    if !(0..=65536).contains(&size) {
+        return Err(Errno::INVAL.into());
+    }
+    let l = cx.mem.buf(list as u32, size as usize * 4)?;
+    // SAFETY: `l` holds `size` gid_t; libc applies it to every thread.
+    libc_ret(unsafe { libc::setgroups(size as usize, l as *const gid_t) })
+}
+
+/// `getpgid(pid)`
+pub fn getpgid(_cx: &mut WaliCtx, pid: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_getpgid, sx(pid)) }?)
+}
+/// `setpgid(pid, pgid)`
+pub fn setpgid(_cx: &mut WaliCtx, pid: i32, pgid: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_setpgid, sx(pid), sx(pgid)) }?)
+}
+/// `getsid(pid)`
+pub fn getsid(_cx: &mut WaliCtx, pid: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall1(SYS_getsid, sx(pid)) }?)
+}
+
+/// `exit(status)`: ends the calling thread; the last thread ends the process.
+pub fn exit(_cx: &mut WaliCtx, status: i32) -> SysResult {
+    Err(Ctrl::Exit(status))
+}
+
+/// `exit_group(status)`: ends the process.
+pub fn exit_group(_cx: &mut WaliCtx, status: i32) -> SysResult {
+    Err(Ctrl::Exit(status))
+}
+
+/// `set_tid_address(tidptr)`: recorded for this thread (cleared and woken
+/// when the guest thread ends); returns the thread id. The host thread's own
+/// clear-child-tid is not changed, so the kernel never writes into guest
+/// memory after the guest is gone.
+pub fn set_tid_address(cx: &mut WaliCtx, tidptr: i32) -> SysResult {
+    cx.mem.buf_opt(tidptr as u32, 4)?;
+    cx.clear_child_tid = tidptr as u32;
+    Ok(cx.tid as i64)
+}
+
+/// `set_robust_list(head, len)`: accepted and recorded nowhere (the robust
+/// futex list is walked by the kernel only when a host thread dies, which a
+/// guest thread never is).
+pub fn set_robust_list(cx: &mut WaliCtx, head: i32, len: i32) -> SysResult {
+    // The wasm32 robust_list_head is 12 bytes.
+    if len != 12 {
+        return Err(Errno::INVAL.into());
+    }
+    cx.mem.buf_opt(head as u32, 12)?;
+    Ok(0)
+}
+
+/// `futex(uaddr, futex_op, val, timeout, uaddr2, val3)` on guest addresses.
+pub fn futex(
+    cx: &mut WaliCtx,
+    uaddr: i32,
+    futex_op: i32,
+    val: i32,
+    timeout: i32,
+    uaddr2: i32,
+    val3: i32,
+) -> SysResult {
+    const WAIT: i32 = 0;
+    const WAKE: i32 = 1;
+    const REQUEUE: i32 = 3;
+    const CMP_REQUEUE: i32 = 4;
+    const WAKE_OP: i32 = 5;
+    const WAIT_BITSET: i32 = 9;
+    const WAKE_BITSET: i32 = 10;
+    let cmd = futex_op & 0x7f;
+    if uaddr as u32 % 4 != 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let u = cx.mem.buf(uaddr as u32, 4)?;
+    let (arg4, u2) = match cmd {
+        WAIT | WAIT_BITSET => (
+            p(cx.mem.buf_opt(timeout as u32, layout::timespec::SIZE)?),
+            std::ptr::null_mut(),
+        ),
+        WAKE | WAKE_BITSET => (0, std::ptr::null_mut()),
+        REQUEUE | CMP_REQUEUE | WAKE_OP => {
+            if uaddr2 as u32 % 4 != 0 {
+                return Err(Errno::INVAL.into());
+            }
+            (zx(timeout), cx.mem.buf(uaddr2 as u32, 4)?)
+        }
+        _ => return Err(Errno::NOSYS.into()),
+    };
+    // SAFETY: `u` (and `u2`) are aligned guest words; arg4 is a checked
+    // timespec or an integer, per the command.
+    Ok(unsafe {
+        syscall6(
+            SYS_futex,
+            p(u),
+            zx(futex_op),
+            zx(val),
+            arg4,
+            p(u2),
+            zx(val3),
+        )
+    }?)
+}
+
+/// `prctl(option, arg2, arg3, arg4, arg5)`: thread names, and the options
+/// that take and return plain integers; anything else is EINVAL.
+pub fn prctl(
+    cx: &mut WaliCtx,
+    option: i32,
+    arg2: i64,
+    arg3: i64,
+    arg4: i64,
+    arg5: i64,
+) -> SysResult {
+    let a2 = match option {
+        PR_SET_NAME => {
+            let ptr = match cx.mem.buf(arg2 as u32, 16) {
+                Ok(b) => b as *const c_char,
+                Err(_) => cx.mem.cstr_max(arg2 as u32, 15)?,
+            };
+            p(ptr)
+        }
+        PR_GET_NAME => p(cx.mem.buf(arg2 as u32, 16)?),
+        PR_GET_PDEATHSIG | PR_GET_CHILD_SUBREAPER => p(cx.mem.buf(arg2 as u32, 4)?),
+        PR_SET_PDEATHSIG
+        | PR_GET_DUMPABLE
+        | PR_SET_DUMPABLE
+        | PR_GET_KEEPCAPS
+        | PR_SET_KEEPCAPS
+        | PR_SET_CHILD_SUBREAPER
+        | PR_SET_NO_NEW_PRIVS
+        | PR_GET_NO_NEW_PRIVS
+        | PR_GET_TIMERSLACK
+        | PR_SET_TIMERSLACK
+        | PR_CAPBSET_READ
+        | PR_GET_SECCOMP => arg2 as usize,
+        _ => return Err(Errno::INVAL.into()),
+    };
+    // SAFETY: `a2` is an integer or a checked pointer per the option.
+    Ok(unsafe {
+        syscall5(
+            SYS_prctl,
+            sx(option),
+            a2,
+            arg3 as usize,
+            arg4 as usize,
+            arg5 as usize,
+        )
+    }?)
+}
+
+/// `sched_getaffinity(pid, cpusetsize, mask)`
+pub fn sched_getaffinity(cx: &mut WaliCtx, pid: i32, cpusetsize: i32, mask: i32) -> SysResult {
+    let m = cx.mem.buf(mask as u32, cpusetsize as u32 as usize)?;
+    // SAFETY: `m` holds `cpusetsize` bytes.
+    Ok(unsafe { syscall3(SYS_sched_getaffinity, sx(pid), zx(cpusetsize), p(m)) }?)
+}
+
+/// `sched_setaffinity(pid, cpusetsize, mask)`
+pub fn sched_setaffinity(cx: &mut WaliCtx, pid: i32, cpusetsize: i32, mask: i32) -> SysResult {
+    let m = cx.mem.buf(mask as u32, cpusetsize as u32 as usize)?;
+    // SAFETY: `m` holds `cpusetsize` bytes.
+    Ok(unsafe { syscall3(SYS_sched_setaffinity, sx(pid), zx(cpusetsize), p(m)) }?)
+}
+
+/// `sched_setscheduler(pid, policy, param)`
+pub fn sched_setscheduler(cx: &mut WaliCtx, pid: i32, policy: i32, param: i32) -> SysResult {
+    let m = cx.mem.buf(param as u32, layout::sched_param::SIZE)?;
+    // SAFETY: `m` is a sched_param.
+    Ok(unsafe { syscall3(SYS_sched_setscheduler, sx(pid), sx(policy), p(m)) }?)
+}
+
+/// `getpriority(which, who)` (the raw kernel value, 20 - nice)
+pub fn getpriority(_cx: &mut WaliCtx, which: i32, who: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall2(SYS_getpriority, sx(which), zx(who)) }?)
+}
+
+/// `setpriority(which, who, prio)`
+pub fn setpriority(_cx: &mut WaliCtx, which: i32, who: i32, prio: i32) -> SysResult {
+    // SAFETY: no pointer argument.
+    Ok(unsafe { syscall3(SYS_setpriority, sx(which), zx(who), sx(prio)) }?)
+}
+
+/// `getrusage(who, usage)` (the kernel writes the first 144 bytes)
+pub fn getrusage(cx: &mut WaliCtx, who: i32, usage: i32) -> SysResult {
+    let u = cx.mem.buf(usage as u32, 144)?;
+    // SAFETY: `u` holds the kernel's struct rusage.
+    Ok(unsafe { syscall2(SYS_getrusage, sx(who), p(u)) }?)
+}
+
+/// `times(buf)`
+pub fn times(cx: &mut WaliCtx, buf: i32) -> SysResult {
+    let b = cx.mem.buf_opt(buf as u32, layout::tms::SIZE)?;
+    // SAFETY: `b` is NULL or a struct tms.
+    Ok(unsafe { syscall1(SYS_times, p(b)) }?)
+}
+
+/// `wait4(pid, wstatus, options, rusage)`
+pub fn wait4(cx: &mut WaliCtx, pid: i32, wstatus: i32, options: i32, rusage: i32) -> SysResult {
+    let s = cx.mem.buf_opt(wstatus as u32, 4)?;
+    let r = cx.mem.buf_opt(rusage as u32, 144)?;
+    // SAFETY: optional int and struct rusage.
+    Ok(unsafe { syscall4(SYS_wait4, sx(pid), p(s), zx(options), p(r)) }?)
+}
+
+/// `waitid(idtype, id, infop, options, rusage)`
+pub fn waitid(
+    cx: &mut WaliCtx,
+    idtype: i32,
+    id: i32,
+    infop: i32,
+    options: i32,
+    rusage: i32,
+) -> SysResult {
+    let i = cx.mem.buf_opt(infop as u32, layout::siginfo::SIZE)?;
+    let r = cx.mem.buf_opt(rusage as u32, 144)?;
+    // SAFETY: optional siginfo_t and struct rusage.
+    Ok(unsafe { syscall5(SYS_waitid, sx(idtype), zx(id), p(i), zx(options), p(r)) }?)
+}

@@ -1,0 +1,25 @@
+//! Imports of the table that this runtime does not implement yet: each
+//! returns `-ENOSYS` (reported at `-v=2`).
+
+use crate::{Errno, SysResult, WaliCtx};
+
+macro_rules! enosys {
+    ($($name:ident ( $($p:ident : $t:ty),* );)*) => { $(
+        #[doc = concat!("`", stringify!($name), "`: not implemented (ENOSYS).")]
+        pub fn $name(cx: &mut WaliCtx, $($p: $t),*) -> SysResult {
+            $( let _ = $p; )*
+            cx.unsupported(stringify!($name));
+            Err(Errno::NOSYS.into())
+        }
+    )* };
+}
+
+enosys! {
+    fork();
+    vfork();
+    execve(pathname: i32, argv: i32, envp: i32);
+    execveat(dirfd: i32, pathname: i32, argv: i32, envp: i32, flags: i32);
+    signalfd(fd: i32, mask: i32, sizemask: i32);
+    signalfd4(fd: i32, mask: i32, sizemask: i32, flags: i32);
+    mlockall(flags: i32);
+}

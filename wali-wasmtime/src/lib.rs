@@ -1,0 +1,60 @@
+//! WALI (WebAssembly Linux Interface) for wasmtime.
+//!
+//! Add the WALI imports to a [`wasmtime::Linker`] and run unmodified Linux
+//! programs compiled to wasm against WALI:
+//!
+//! ```no_run
+//! use wasmtime::{Engine, Linker, Module, Store};
+//! struct MyState { wali: wali::WaliCtx }
+//!
+//! # fn main() -> wasmtime::Result<()> {
+//! let engine = Engine::new(&wali::config())?;
+//! let module = Module::from_file(&engine, "hello.wasm")?;
+//! let mut linker = Linker::new(&engine);
+//! wali::add_to_linker(&mut linker, |s: &mut MyState| &mut s.wali)?;
+//! wali::link_module(&mut linker, &module, |s: &mut MyState| &mut s.wali)?;
+//! let ctx = wali::WaliCtx::builder().arg("hello.wasm").inherit_env().build()?;
+//! let mut store = Store::new(&engine, MyState { wali: ctx });
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let status = wali::run_instance(&mut store, &instance, |s| &mut s.wali)?;
+//! std::process::exit(status.exit_code());
+//! # }
+//! ```
+//!
+//! Or, in one call, [`run_file`] / [`Runner`].
+
+mod cache;
+mod glue;
+mod run;
+
+pub use cache::{load_module, ModuleCache};
+pub use glue::{add_to_linker, link_module};
+pub use run::{attach_memory, config, run_file, run_instance, Outcome, Runner};
+pub use wali_core::{Ctrl, GuestMemory, Stdio, WaliCtx, WaliCtxBuilder};
+
+/// The guest's shared linear memory as wali-core sees it.
+pub struct WasmtimeMemory(pub wasmtime::SharedMemory);
+
+impl GuestMemory for WasmtimeMemory {
+    fn base(&self) -> *mut u8 {
+        self.0.data().as_ptr() as *mut u8
+    }
+    fn size(&self) -> usize {
+        self.0.data_size()
+    }
+    fn max_size(&self) -> usize {
+        let max = self
+            .0
+            .ty()
+            .maximum()
+            .unwrap_or(wali_spec::consts::MAX_MEMORY as u64 / 65536);
+        (max as usize)
+            .saturating_mul(wali_spec::consts::WASM_PAGE_SIZE)
+            .min(wali_spec::consts::MAX_MEMORY)
+    }
+    fn grow(&self, delta_pages: u64) -> Result<u64, wali_core::Errno> {
+        self.0
+            .grow(delta_pages)
+            .map_err(|_| wali_core::Errno::NOMEM)
+    }
+}

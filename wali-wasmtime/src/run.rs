@@ -1,0 +1,216 @@
+//! Running a WALI program: engine configuration, instantiation, `_start`,
+//! and the exit status.
+
+use crate::{add_to_linker, link_module, ModuleCache, WasmtimeMemory};
+use std::path::Path;
+use std::sync::Arc;
+use wali_core::{Ctrl, WaliCtx};
+use wasmtime::{
+    Config, Engine, Extern, Instance, Linker, Module, Result, Store, Trap, WasmBacktrace,
+};
+
+/// The engine configuration WALI guests need: threads and shared memory.
+pub fn config() -> Config {
+    let mut c = Config::new();
+    c.wasm_threads(true);
+    c.shared_memory(true);
+    c.parallel_compilation(true);
+    c
+}
+
+/// How a guest ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The guest exited (`exit_group`, `__proc_exit`, or `_start` returned: 0).
+    Exited(i32),
+    /// The guest was ended as by signal `signal` (a wasm trap, or an abort).
+    Killed { signal: i32, message: String },
+}
+
+impl Outcome {
+    /// The status a shell sees: the exit code's low 8 bits, or 128 + signal.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Exited(c) => wali_core::exit_status(*c),
+            Outcome::Killed { signal, .. } => 128 + signal,
+        }
+    }
+}
+
+/// Checks that `instance` exports a shared memory named `memory` and
+/// attaches it to the context.
+pub fn attach_memory<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    get: impl Fn(&mut T) -> &mut WaliCtx,
+) -> Result<()> {
+    let mem = match instance.get_export(&mut *store, "memory") {
+        Some(Extern::SharedMemory(m)) => m,
+        Some(Extern::Memory(_)) => {
+            return Err(wasmtime::Error::msg(
+                "not a WALI module: its memory `memory` is not shared (WALI guests define a shared memory)",
+            ))
+        }
+        _ => return Err(wasmtime::Error::msg("not a WALI module: it exports no memory named `memory`")),
+    };
+    get(store.data_mut()).set_memory(Arc::new(WasmtimeMemory(mem)));
+    Ok(())
+}
+
+/// Maps the error that ended a guest call to an outcome.
+pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
+    if let Some(c) = e.downcast_ref::<Ctrl>() {
+        return Ok(match c {
+            Ctrl::Exit(code) => Outcome::Exited(*code),
+            Ctrl::Abort(msg) => Outcome::Killed {
+                signal: libc::SIGABRT,
+                message: msg.clone(),
+            },
+            Ctrl::Errno(e) => Outcome::Killed {
+                signal: libc::SIGABRT,
+                message: format!("unexpected errno {e}"),
+            },
+        });
+    }
+    if let Some(t) = e.downcast_ref::<Trap>() {
+        let signal = match t {
+            Trap::MemoryOutOfBounds
+            | Trap::StackOverflow
+            | Trap::TableOutOfBounds
+            | Trap::IndirectCallToNull => libc::SIGSEGV,
+            Trap::HeapMisaligned => libc::SIGBUS,
+            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger => {
+                libc::SIGFPE
+            }
+            Trap::UnreachableCodeReached | Trap::BadSignature => libc::SIGILL,
+            _ => libc::SIGABRT,
+        };
+        let func = e.downcast_ref::<WasmBacktrace>().and_then(|bt| {
+            bt.frames().first().map(|f| {
+                f.func_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("function #{}", f.func_index()))
+            })
+        });
+        let message = match func {
+            Some(f) => format!("wasm trap: {t} in {f}"),
+            None => format!("wasm trap: {t}"),
+        };
+        return Ok(Outcome::Killed { signal, message });
+    }
+    Err(e)
+}
+
+/// Attaches memory and calls the guest's `_start`; returns how it ended.
+/// A guest that returns from `_start` without exiting exits with 0.
+pub fn run_instance<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy,
+) -> Result<Outcome> {
+    attach_memory(store, instance, get)?;
+    get(store.data_mut())
+        .prepare()
+        .map_err(|e| wasmtime::Error::msg(format!("cannot prepare the guest: {e}")))?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut *store, "_start")
+        .map_err(|_| wasmtime::Error::msg("not a WALI module: it exports no `_start` function"))?;
+    match start.call(&mut *store, ()) {
+        Ok(()) => Ok(Outcome::Exited(0)),
+        Err(e) => outcome_of(e),
+    }
+}
+
+struct RunState {
+    wali: WaliCtx,
+}
+
+fn get(s: &mut RunState) -> &mut WaliCtx {
+    &mut s.wali
+}
+
+/// Runs WALI programs: one engine, an optional compiled-module cache.
+pub struct Runner {
+    engine: Engine,
+    cache: Option<ModuleCache>,
+}
+
+impl Runner {
+    /// A runner with [`config`] and the default module cache.
+    pub fn new() -> Result<Runner> {
+        Ok(Runner {
+            engine: Engine::new(&config())?,
+            cache: ModuleCache::default_location(),
+        })
+    }
+
+    /// A runner on an engine built from `config` (which must enable threads
+    /// and shared memory).
+    pub fn with_config(config: &Config) -> Result<Runner> {
+        Ok(Runner {
+            engine: Engine::new(config)?,
+            cache: ModuleCache::default_location(),
+        })
+    }
+
+    /// Uses `cache` (or none) for compiled modules.
+    pub fn cache(mut self, cache: Option<ModuleCache>) -> Runner {
+        self.cache = cache;
+        self
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Loads (compiles, or fetches from the cache) a module file.
+    pub fn load(&self, path: &Path) -> Result<Module> {
+        crate::load_module(&self.engine, path, self.cache.as_ref())
+    }
+
+    /// Loads a module from bytes.
+    pub fn load_bytes(&self, wasm: &[u8]) -> Result<Module> {
+        crate::cache::load_bytes(&self.engine, wasm, self.cache.as_ref())
+    }
+
+    /// Runs `module` as a program with context `ctx`; returns how it ended.
+    pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
+        check_wali_module(module)?;
+        let mut linker = Linker::new(&self.engine);
+        add_to_linker(&mut linker, get)?;
+        link_module(&mut linker, module, get)?;
+        let mut store = Store::new(&self.engine, RunState { wali: ctx });
+        let instance = match linker.instantiate(&mut store, module) {
+            Ok(i) => i,
+            Err(e) => return outcome_of(e),
+        };
+        run_instance(&mut store, &instance, get)
+    }
+}
+
+/// Refuses a module that cannot be a WALI program, with a clear reason.
+fn check_wali_module(module: &Module) -> Result<()> {
+    let has_mem = module.exports().any(|e| e.name() == "memory");
+    let has_start = module.exports().any(|e| e.name() == "_start");
+    if !has_start || !has_mem {
+        let imports_wali = module.imports().any(|i| i.module() == wali_spec::MODULE);
+        let what = if !imports_wali {
+            "it imports nothing from \"wali\""
+        } else if !has_start {
+            "it exports no `_start`"
+        } else {
+            "it exports no memory `memory`"
+        };
+        return Err(wasmtime::Error::msg(format!("not a WALI module: {what}")));
+    }
+    Ok(())
+}
+
+/// Runs the WALI program in `path` with `ctx` (default engine and cache);
+/// returns how it ended.
+pub fn run_file(path: impl AsRef<Path>, ctx: WaliCtx) -> Result<Outcome> {
+    let runner = Runner::new()?;
+    let module = runner.load(path.as_ref())?;
+    runner.run(&module, ctx)
+}
