@@ -33,9 +33,6 @@ pub fn __proc_exit(cx: &mut WaliCtx, status: i32) -> Result<(), Ctrl> {
 
 /// `__cl_get_argc()`: the number of arguments (argv[0] included).
 pub fn __cl_get_argc(cx: &mut WaliCtx) -> Result<i32, Ctrl> {
-    // The crt reads its environment before its arguments: the environment
-    // file has been read by now.
-    cx.proc.env_consumed();
     Ok(cx.proc.args.len() as i32)
 }
 

@@ -32,7 +32,8 @@ pub(crate) enum EnvSource {
     File(CString),
     /// An anonymous memory file that only this process can open, through
     /// `/proc/self/fd/N`: no name in /tmp for anyone to race or replace.
-    Memfd(Mutex<Option<OwnedFd>>, CString),
+    /// It stays open (close-on-exec) as long as the process state lives.
+    Memfd(#[allow(dead_code)] OwnedFd, CString),
 }
 
 /// State shared by every thread of one guest process.
@@ -318,18 +319,14 @@ fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
     }
     let fd = memfd_create("wali-env", MemfdFlags::CLOEXEC)?;
     rustix::io::write(&fd, &text)?;
+    // Keep it above the descriptors a program uses first, so the guest's
+    // own numbering starts where a native program's would.
+    let fd = rustix::io::fcntl_dupfd_cloexec(&fd, 100).unwrap_or(fd);
     let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL");
-    Ok(EnvSource::Memfd(Mutex::new(Some(fd)), path))
+    Ok(EnvSource::Memfd(fd, path))
 }
 
 impl Process {
-    /// Forgets the environment memfd once the guest has read it.
-    pub(crate) fn env_consumed(&self) {
-        if let EnvSource::Memfd(fd, _) = &self.env {
-            fd.lock().unwrap_or_else(|e| e.into_inner()).take();
-        }
-    }
-
     pub(crate) fn mark_init(&self) -> bool {
         !self.init_called.swap(true, Ordering::SeqCst)
     }

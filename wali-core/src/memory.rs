@@ -243,7 +243,7 @@ mod tests {
     use std::sync::Mutex;
 
     /// A heap-backed guest memory for unit tests.
-    pub(crate) struct VecMem(Mutex<Vec<u8>>, *mut u8, usize);
+    pub(crate) struct VecMem(#[allow(dead_code)] Mutex<Vec<u8>>, *mut u8, usize);
     unsafe impl Send for VecMem {}
     unsafe impl Sync for VecMem {}
     impl VecMem {

@@ -150,8 +150,8 @@ layouts! {
     pselect6_sigmask "pselect6 sigmask argument" size 16 align 8 { SS @ 0 : 8, SS_LEN @ 8 : 8 }
     /// `struct tms`
     tms "struct tms" size 32 align 8 { TMS_UTIME @ 0 : 8, TMS_STIME @ 8 : 8, TMS_CUTIME @ 16 : 8, TMS_CSTIME @ 24 : 8 }
-    /// `struct linux_dirent64` record header (name follows, NUL-terminated)
-    linux_dirent64 "struct linux_dirent64" size 19 align 8 { D_INO @ 0 : 8, D_OFF @ 8 : 8, D_RECLEN @ 16 : 2, D_TYPE @ 18 : 1 }
+    /// `struct linux_dirent64` (`d_name` is NUL-terminated and runs to `d_reclen`; the size is the smallest record)
+    linux_dirent64 "struct linux_dirent64" size 24 align 8 { D_INO @ 0 : 8, D_OFF @ 8 : 8, D_RECLEN @ 16 : 2, D_TYPE @ 18 : 1, D_NAME @ 19 : 5 }
     /// Kernel `sigset_t` as the syscalls take it
     sigset "sigset_t (kernel)" size 8 align 8 { BITS @ 0 : 8 }
     /// `struct sched_param`

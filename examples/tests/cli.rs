@@ -1,0 +1,255 @@
+//! `wali-run` as a user runs it: arguments, environment, exit statuses,
+//! diagnostics, the module cache.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wali_run() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wali-run"));
+    // Tests never share the user's cache.
+    c.env(
+        "WALI_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("wali-cli-test-cache"),
+    );
+    c
+}
+
+fn guest(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/guests")
+        .join(format!("{name}.wasm"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn wat_file(dir: &Path, name: &str, wat: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, wat::parse_str(wat).unwrap()).unwrap();
+    p
+}
+
+fn one_clean_line(o: &Output) {
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
+    assert!(err.starts_with("wali-run: "), "{err:?}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn demo_guest_gets_its_arguments() {
+    let g = guest("hello");
+    let o = wali_run()
+        .arg(&g)
+        .args(["one", "-e", "--env", "x y"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.starts_with("Hello from a WALI guest!\n"), "{out}");
+    assert!(
+        out.contains("argv[1] = one\n") && out.contains("argv[2] = -e\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("argv[3] = --env\n") && out.contains("argv[4] = x y\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn guest_environment_is_wali_runs_unless_an_env_file_is_given() {
+    let g = guest("env");
+    let o = wali_run()
+        .env("WALI_T_VAR", "inherited")
+        .arg(&g)
+        .args(["expect", "WALI_T_VAR=inherited"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = wali_run()
+        .env("WALI_T_VAR", "x")
+        .args(["--env", "EXTRA=1"])
+        .arg(&g)
+        .args(["expect", "WALI_T_VAR=x", "EXTRA=1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("env");
+    std::fs::write(&f, "ONLY=this\n").unwrap();
+    let o = wali_run()
+        .env("WALI_T_VAR", "x")
+        .arg(format!("--env-file={}", f.display()))
+        .arg(&g)
+        .arg("print")
+        .output()
+        .unwrap();
+    assert_eq!(text(&o.stdout), "ONLY=this\n");
+    let o = wali_run()
+        .arg("--clear-env")
+        .arg(&g)
+        .arg("none")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // no environment file is left in /tmp
+    let leaked = std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("wali_env."));
+    assert!(!leaked);
+}
+
+#[test]
+fn exit_status_is_the_guests() {
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "exit.wasm",
+        r#"(module (import "wali" "SYS_exit_group" (func $e (param i32) (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start") (drop (call $e (i32.const 42)))))"#,
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert_eq!(o.status.code(), Some(42));
+    let t = wat_file(
+        d.path(),
+        "trap.wasm",
+        r#"(module (import "wali" "SYS_getpid" (func (result i64))) (memory (export "memory") 1 1 shared) (func (export "_start") unreachable))"#,
+    );
+    let o = wali_run().arg(&t).output().unwrap();
+    assert_eq!(o.status.code(), Some(128 + 4), "SIGILL");
+    one_clean_line(&o);
+    assert!(
+        text(&o.stderr).contains("unreachable"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn bad_inputs_get_one_clear_line() {
+    let d = tempfile::tempdir().unwrap();
+    let o = wali_run()
+        .arg(d.path().join("missing.wasm"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    one_clean_line(&o);
+    assert!(text(&o.stderr).contains("No such file"));
+    let notwasm = d.path().join("x.wasm");
+    std::fs::write(&notwasm, "#!/bin/sh\necho hi\n").unwrap();
+    let o = wali_run().arg(&notwasm).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    one_clean_line(&o);
+    assert!(text(&o.stderr).contains("not a WebAssembly module"));
+    let notwali = wat_file(d.path(), "plain.wasm", r#"(module (func (export "main")))"#);
+    let o = wali_run().arg(&notwali).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    one_clean_line(&o);
+    assert!(text(&o.stderr).contains("not a WALI module"));
+    let broken = d.path().join("broken.wasm");
+    std::fs::write(&broken, b"\0asm\x01\0\0\0\x05garbage").unwrap();
+    let o = wali_run().arg(&broken).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!text(&o.stderr).contains("panicked"));
+    let o = wali_run()
+        .arg("--no-such-flag")
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!text(&o.stderr).contains("panicked"));
+    let o = wali_run().output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = wali_run().arg(d.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    one_clean_line(&o);
+}
+
+#[test]
+fn verbose_reports_unsupported_syscalls() {
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "u.wasm",
+        r#"(module (import "wali" "SYS_frobnicate" (func $f (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start") (drop (call $f))))"#,
+    );
+    let o = wali_run().arg("-v=2").arg(&m).output().unwrap();
+    assert!(o.status.success());
+    assert!(
+        text(&o.stderr).contains("SYS_frobnicate"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert!(o.stderr.is_empty(), "silent by default");
+}
+
+#[test]
+fn session_calls_in_a_process_of_their_own() {
+    let o = wali_run()
+        .arg(guest("proc"))
+        .arg("session")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn compiled_modules_are_cached() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    for _ in 0..2 {
+        let o = wali_run()
+            .env("WALI_CACHE_DIR", &cache)
+            .arg(guest("hello"))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        assert!(text(&o.stdout).starts_with("Hello"));
+    }
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 1, "one compiled module");
+    assert!(entries[0].file_name().to_string_lossy().ends_with(".cwasm"));
+    // a corrupt cache entry is recompiled, not trusted
+    std::fs::write(entries[0].path(), b"garbage").unwrap();
+    let o = wali_run()
+        .env("WALI_CACHE_DIR", &cache)
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = wali_run()
+        .env("WALI_CACHE_DIR", &cache)
+        .arg("--no-cache")
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+#[test]
+fn working_directory_option() {
+    let d = tempfile::tempdir().unwrap();
+    let o = wali_run()
+        .arg("--cwd")
+        .arg(d.path())
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let canon = std::fs::canonicalize(d.path()).unwrap();
+    assert!(
+        text(&o.stdout).contains(&format!("cwd: {}\n", canon.display())),
+        "{}",
+        text(&o.stdout)
+    );
+}

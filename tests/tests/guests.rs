@@ -1,0 +1,77 @@
+//! The C guests of tests/guests, run through the library API. Each guest
+//! checks its syscalls' results (success and errno paths) against what
+//! Linux gives, and exits 1 with the failing line on stderr otherwise.
+
+use wali::{Outcome, WaliCtx};
+use wali_tests::{guest, run_guest, runner};
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn assert_ok(o: Outcome) {
+    assert_eq!(
+        o,
+        Outcome::Exited(0),
+        "guest failed (its stderr names the failing check)"
+    );
+}
+
+#[test]
+fn memory_mappings() {
+    let d = scratch();
+    assert_ok(run_guest("mm", &[d.path().to_str().unwrap()]));
+}
+
+#[test]
+fn identity_system_time_futex_signals() {
+    assert_ok(run_guest("proc", &["all"]));
+}
+
+#[test]
+fn env_from_builder_reaches_the_guest() {
+    let r = runner();
+    let path = guest("env");
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .args(["expect", "GREETING=hello world", "EMPTY=", "EQ=a=b"])
+        .env("GREETING", "hello world")
+        .env("EMPTY", "")
+        .env("EQ", "a=b")
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
+}
+
+#[test]
+fn env_file_and_no_env() {
+    let d = scratch();
+    let f = d.path().join("env");
+    std::fs::write(&f, "ONE=1\nTWO=2").unwrap();
+    let r = runner();
+    let path = guest("env");
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .args(["expect", "ONE=1", "TWO=2"])
+        .env_file(&f)
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
+    let ctx = WaliCtx::builder().arg(&path).arg("none").build().unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
+    // A check that must fail does fail (the guest is not vacuous).
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .args(["expect", "THREE=3"])
+        .env_file(&f)
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(4));
+}
+
+#[test]
+fn demo_guest_runs() {
+    assert_ok(run_guest("hello", &["x"]));
+}

@@ -1,0 +1,202 @@
+//! Small WAT guests for the lifecycle, import linking, bad pointers and
+//! traps.
+
+use wali::{Outcome, WaliCtx};
+use wali_tests::run_wat;
+
+fn ctx() -> WaliCtx {
+    WaliCtx::builder().arg("test.wasm").build().unwrap()
+}
+
+/// A WALI module around `body` (the code of `_start`) with `imports`.
+fn module(imports: &str, body: &str) -> String {
+    format!(
+        r#"(module
+            {imports}
+            (memory (export "memory") 1 32768 shared)
+            (func (export "_start") {body}))"#
+    )
+}
+
+const EXIT_GROUP: &str =
+    r#"(import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))"#;
+const PROC_EXIT: &str = r#"(import "wali" "__proc_exit" (func $proc_exit (param i32)))"#;
+
+#[test]
+fn exit_status_paths() {
+    let m = module(EXIT_GROUP, "(drop (call $exit_group (i32.const 42)))");
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(42));
+    let m = module(PROC_EXIT, "(call $proc_exit (i32.const 3))");
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(3));
+    let m = module("", "");
+    assert_eq!(
+        run_wat(&m, ctx()).unwrap(),
+        Outcome::Exited(0),
+        "returning from _start is exit 0"
+    );
+    // exit status keeps the low 8 bits, as Linux does
+    assert_eq!(Outcome::Exited(257).exit_code(), 1);
+    assert_eq!(
+        Outcome::Killed {
+            signal: 11,
+            message: String::new()
+        }
+        .exit_code(),
+        139
+    );
+}
+
+#[test]
+fn older_exit_type_and_unknown_imports_link() {
+    // SYS_exit declared without a result (older guests)
+    let m = module(
+        r#"(import "wali" "SYS_exit" (func $exit (param i32)))"#,
+        "(call $exit (i32.const 7))",
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(7));
+    // an unknown syscall returns -ENOSYS with its declared type
+    let m = module(
+        &format!(
+            r#"(import "wali" "SYS_frobnicate" (func $f (param i32) (result i64))) {EXIT_GROUP}"#
+        ),
+        "(drop (call $exit_group (i32.wrap_i64 (i64.sub (i64.const 0) (call $f (i32.const 1))))))",
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(38));
+    // a table syscall declared with another type is adapted: getpid () -> i32
+    let m = module(
+        &format!(r#"(import "wali" "SYS_getpid" (func $g (result i32))) {EXIT_GROUP}"#),
+        "(drop (call $exit_group (i32.eqz (i32.eq (call $g) (i32.const 0)))))",
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(1));
+    // an alias of the spec: SYS_fstatat == newfstatat; fstatat(AT_FDCWD, "/", buf, 0) == 0
+    let m = format!(
+        r#"(module
+            (import "wali" "SYS_fstatat" (func $st (param i32 i32 i32 i32) (result i64)))
+            {EXIT_GROUP}
+            (memory (export "memory") 1 10 shared)
+            (data (i32.const 16) "/\00")
+            (func (export "_start")
+              (drop (call $exit_group (i32.wrap_i64 (call $st (i32.const -100) (i32.const 16) (i32.const 1024) (i32.const 0)))))))"#
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
+    // a wali-musl internal that is never called links too
+    let m = module(r#"(import "wali" "__restore_rt" (func))"#, "");
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
+}
+
+/// `write(1, ptr, len)` returns -errno as the exit status.
+fn write_status(ptr: i64, len: i64) -> Outcome {
+    let m = module(
+        &format!(r#"(import "wali" "SYS_write" (func $w (param i32 i32 i32) (result i64))) {EXIT_GROUP}"#),
+        &format!("(drop (call $exit_group (i32.wrap_i64 (i64.sub (i64.const 0) (call $w (i32.const 1) (i32.const {ptr}) (i32.const {len}))))))"),
+    );
+    run_wat(&m, ctx()).unwrap()
+}
+
+#[test]
+fn bad_pointers_are_efault() {
+    // memory is 1 page (65536 bytes)
+    assert_eq!(
+        write_status(65534, 4),
+        Outcome::Exited(14),
+        "runs off the end"
+    );
+    assert_eq!(write_status(-1, 1), Outcome::Exited(14), "0xffffffff");
+    assert_eq!(write_status(0, 1), Outcome::Exited(14), "NULL");
+    assert_eq!(write_status(100, -1), Outcome::Exited(14), "huge length");
+    assert_eq!(
+        write_status(65536, 0),
+        Outcome::Exited(0),
+        "empty write anywhere is 0"
+    );
+}
+
+#[test]
+fn unterminated_path_is_efault() {
+    // open(path at the last byte, no NUL before the end of memory)
+    let m = format!(
+        r#"(module
+            (import "wali" "SYS_open" (func $open (param i32 i32 i32) (result i64)))
+            {EXIT_GROUP}
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start")
+              (i32.store8 (i32.const 65535) (i32.const 65))
+              (drop (call $exit_group (i32.wrap_i64 (i64.sub (i64.const 0) (call $open (i32.const 65535) (i32.const 0) (i32.const 0))))))))"#
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(14));
+}
+
+#[test]
+fn traps_end_the_guest_as_signals_and_the_host_goes_on() {
+    let cases = [
+        ("unreachable", libc::SIGILL),
+        ("(drop (i32.load (i32.const -4)))", libc::SIGSEGV),
+        (
+            "(drop (i32.div_s (i32.const 1) (i32.const 0)))",
+            libc::SIGFPE,
+        ),
+    ];
+    for (body, sig) in cases {
+        match run_wat(&module("", body), ctx()).unwrap() {
+            Outcome::Killed { signal, message } => {
+                assert_eq!(signal, sig, "{body}");
+                assert!(message.contains("wasm trap"), "{message}");
+            }
+            o => panic!("{body}: {o:?}"),
+        }
+    }
+    // longjmp without the transform: a clear message, not a host crash
+    let m = module(
+        r#"(import "wali" "longjmp" (func $lj (param i32 i32)))"#,
+        "(call $lj (i32.const 0) (i32.const 1))",
+    );
+    match run_wat(&m, ctx()).unwrap() {
+        Outcome::Killed { signal, message } => {
+            assert_eq!(signal, libc::SIGABRT);
+            assert!(message.contains("longjmp"), "{message}");
+        }
+        o => panic!("{o:?}"),
+    }
+    // and the host still runs guests
+    assert_eq!(
+        run_wat(
+            &module(EXIT_GROUP, "(drop (call $exit_group (i32.const 5)))"),
+            ctx()
+        )
+        .unwrap(),
+        Outcome::Exited(5)
+    );
+}
+
+#[test]
+fn modules_that_are_not_wali_get_a_clear_error() {
+    let plain = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+    let e = run_wat(plain, ctx()).unwrap_err().to_string();
+    assert!(e.contains("not shared"), "{e}");
+    let nomem =
+        r#"(module (import "wali" "SYS_getpid" (func (result i64))) (func (export "_start")))"#;
+    let e = run_wat(nomem, ctx()).unwrap_err().to_string();
+    assert!(e.contains("not a WALI module"), "{e}");
+    let nothing = r#"(module (func (export "f")))"#;
+    let e = run_wat(nothing, ctx()).unwrap_err().to_string();
+    assert!(e.contains("imports nothing from \"wali\""), "{e}");
+}
+
+#[test]
+fn mmap_grows_memory_and_returns_addresses_in_it() {
+    // mmap 1 MiB anonymous: the result is page-aligned, past the initial
+    // memory, and memory.size covers it.
+    let m = format!(
+        r#"(module
+            (import "wali" "SYS_mmap" (func $mmap (param i32 i32 i32 i32 i32 i64) (result i64)))
+            {EXIT_GROUP}
+            (memory (export "memory") 2 32768 shared)
+            (func (export "_start") (local $a i64)
+              (local.set $a (call $mmap (i32.const 0) (i32.const 1048576) (i32.const 3) (i32.const 34) (i32.const -1) (i64.const 0)))
+              (if (i64.ne (local.get $a) (i64.const 131072)) (then (drop (call $exit_group (i32.const 1)))))
+              (if (i32.lt_u (memory.size) (i32.const 18)) (then (drop (call $exit_group (i32.const 2)))))
+              (i32.store (i32.add (i32.wrap_i64 (local.get $a)) (i32.const 1048572)) (i32.const 7))
+              (drop (call $exit_group (i32.const 0)))))"#
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
+}
