@@ -92,9 +92,11 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
                     .unwrap_or_else(|| format!("function #{}", f.func_index()))
             })
         });
+        let what = t.to_string();
+        let what = if what.starts_with("wasm trap") { what } else { format!("wasm trap: {what}") };
         let message = match func {
-            Some(f) => format!("wasm trap: {t} in {f}"),
-            None => format!("wasm trap: {t}"),
+            Some(f) => format!("{what} in {f}"),
+            None => what,
         };
         return Ok(Outcome::Killed { signal, message });
     }
