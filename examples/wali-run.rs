@@ -136,6 +136,7 @@ fn run(cli: Cli, stack: usize) -> ExitCode {
     } else {
         runner
     };
+    let runner = runner.verbosity(cli.verbose);
     let module = match runner.load(&path) {
         Ok(m) => m,
         Err(e) => return fail(format!("{}: {e}", path.display())),

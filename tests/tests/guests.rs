@@ -75,3 +75,34 @@ fn env_file_and_no_env() {
 fn demo_guest_runs() {
     assert_ok(run_guest("hello", &["x"]));
 }
+
+#[test]
+fn setjmp_longjmp_jump() {
+    assert_ok(run_guest("sjlj", &["all"]));
+}
+
+#[test]
+fn longjmp_to_a_returned_frame_is_reported() {
+    match run_guest("sjlj", &["stale"]) {
+        Outcome::Killed { message, .. } => assert!(message.contains("longjmp"), "{message}"),
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn files_and_directories() {
+    let d = scratch();
+    assert_ok(run_guest("fs", &[d.path().to_str().unwrap()]));
+}
+
+#[test]
+fn sockets() {
+    let d = scratch();
+    assert_ok(run_guest("net", &[d.path().to_str().unwrap()]));
+}
+
+#[test]
+fn polling_epoll_eventfd_terminals() {
+    let d = scratch();
+    assert_ok(run_guest("poll", &[d.path().to_str().unwrap()]));
+}

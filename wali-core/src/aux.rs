@@ -107,3 +107,68 @@ pub fn longjmp(_cx: &mut WaliCtx, _env: i32, val: i32) -> Result<(), Ctrl> {
         "longjmp(env, {val}) called: this module needs the setjmp/longjmp transform, which is not applied"
     )))
 }
+
+/// Called by a module rewritten by the setjmp transform at
+/// `sigsetjmp(env, savesigs)`: saves the calling thread's signal mask in
+/// the jump buffer when `savesigs` is not 0. Returns 0.
+pub fn sjlj_sigsave(cx: &mut WaliCtx, env: i32, savesigs: i32) -> Result<i32, Ctrl> {
+    use crate::transform::jmpbuf;
+    let env = env as u32;
+    if savesigs == 0 {
+        cx.mem
+            .write::<u32>(env.wrapping_add(jmpbuf::MASK_SAVED), 0)
+            .map_err(|_| segv("sigsetjmp"))?;
+        return Ok(0);
+    }
+    let mut old: u64 = 0;
+    // SAFETY: reads the mask into a host u64.
+    unsafe {
+        crate::raw::syscall4(
+            libc::SYS_rt_sigprocmask,
+            0,
+            0,
+            crate::raw::p(&mut old as *mut u64),
+            8,
+        )
+    }
+    .map_err(|_| segv("sigsetjmp"))?;
+    cx.mem
+        .write::<u64>(env.wrapping_add(jmpbuf::MASK), old)
+        .map_err(|_| segv("sigsetjmp"))?;
+    cx.mem
+        .write::<u32>(env.wrapping_add(jmpbuf::MASK_SAVED), 1)
+        .map_err(|_| segv("sigsetjmp"))?;
+    Ok(0)
+}
+
+/// Called by a module rewritten by the setjmp transform at `longjmp(env,
+/// val)`, before the jump: restores the signal mask `sigsetjmp` saved.
+pub fn sjlj_longjmp(cx: &mut WaliCtx, env: i32, _val: i32) -> Result<(), Ctrl> {
+    use crate::transform::jmpbuf;
+    let env = env as u32;
+    let saved = cx
+        .mem
+        .read::<u32>(env.wrapping_add(jmpbuf::MASK_SAVED))
+        .map_err(|_| segv("longjmp"))?;
+    if saved == 1 {
+        let mask = cx
+            .mem
+            .read::<u64>(env.wrapping_add(jmpbuf::MASK))
+            .map_err(|_| segv("longjmp"))?;
+        // SAFETY: the mask is a host u64.
+        let _ = unsafe {
+            crate::raw::syscall4(
+                libc::SYS_rt_sigprocmask,
+                2,
+                crate::raw::p(&mask as *const u64),
+                0,
+                8,
+            )
+        };
+    }
+    Ok(())
+}
+
+fn segv(what: &str) -> Ctrl {
+    Ctrl::Abort(format!("{what}: jump buffer outside the guest's memory"))
+}

@@ -285,7 +285,8 @@ impl WaliCtxBuilder {
                 mmap: Mutex::new(MmapState::default()),
                 cwd: self.cwd,
                 stdio: Mutex::new(self.stdio),
-                program: self.program,
+                // Resolved once: the guest may change directory later.
+                program: self.program.and_then(|p| std::fs::canonicalize(p).ok()),
                 signals: Mutex::default(),
             }),
             mem: Mem::unset(),

@@ -113,6 +113,26 @@ impl Mem {
         self.check(p, len)
     }
 
+    /// A buffer the kernel fills or drains front to back (read, write):
+    /// like [`Mem::buf`], but one that runs past the end of memory is cut
+    /// at the end, as a native process's buffer is cut by the end of its
+    /// mapping (the kernel transfers what fits). Returns the host pointer
+    /// and the usable length.
+    #[inline]
+    pub fn buf_prefix(&self, p: u32, len: usize) -> Result<(*mut u8, usize), Errno> {
+        match self.buf(p, len) {
+            Ok(h) => Ok((h, len)),
+            Err(e) => {
+                let size = self.refresh();
+                if p == 0 || p as usize >= size {
+                    return Err(e);
+                }
+                let n = size - p as usize;
+                Ok((self.check(p, n)?, n))
+            }
+        }
+    }
+
     /// Like [`Mem::buf`], but a NULL guest pointer is a NULL host pointer
     /// (for optional arguments).
     #[inline]

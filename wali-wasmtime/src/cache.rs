@@ -5,6 +5,7 @@
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use wali_core::transform::Options;
 use wasmtime::{Engine, Module, Result};
 
 /// A directory of precompiled modules.
@@ -38,18 +39,31 @@ impl ModuleCache {
         &self.dir
     }
 
-    fn key(engine: &Engine, wasm: &[u8]) -> String {
+    fn key(engine: &Engine, wasm: &[u8], opts: &Options) -> String {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
+        (
+            wali_core::transform::VERSION,
+            opts.setjmp,
+            opts.fn_casts,
+            opts.exit_on_return,
+        )
+            .hash(&mut h);
         let digest = Sha256::digest(wasm);
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         format!("{hex}-{:016x}.cwasm", h.finish())
     }
 
-    /// Compiles `wasm`, or loads it from the cache when it was compiled
-    /// before with a compatible engine.
-    pub fn get_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let path = self.dir.join(Self::key(engine, wasm));
+    /// Transforms and compiles `wasm`, or loads it from the cache when it
+    /// was compiled before with a compatible engine and the same transforms.
+    pub fn get_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        opts: &Options,
+        log: &mut Vec<String>,
+    ) -> Result<Module> {
+        let path = self.dir.join(Self::key(engine, wasm, opts));
         if path.is_file() {
             // SAFETY: the file was written by `Module::serialize` of this
             // cache, into a directory only this user can write (0700), and
@@ -59,7 +73,7 @@ impl ModuleCache {
                 return Ok(m);
             }
         }
-        let module = Module::new(engine, wasm)?;
+        let module = compile(engine, wasm, opts, log)?;
         // A cache that cannot be written is not an error: the module runs.
         let _ = self.store(&path, &module);
         Ok(module)
@@ -87,17 +101,37 @@ impl ModuleCache {
     }
 }
 
-/// Loads the module at `path`: compiled through `cache` when given.
+/// Applies the load-time transforms `opts` selects, then compiles.
+pub fn compile(
+    engine: &Engine,
+    wasm: &[u8],
+    opts: &Options,
+    log: &mut Vec<String>,
+) -> Result<Module> {
+    let t = wali_core::transform::transform(wasm, opts)
+        .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+    log.extend(t.applied.iter().map(|a| format!("transform: {a}")));
+    log.extend(t.notes.iter().map(|n| format!("transform: {n}")));
+    match &t.wasm {
+        Some(w) => Module::new(engine, w),
+        None => Module::new(engine, wasm),
+    }
+}
+
+/// Loads the module at `path` with every transform, compiled through
+/// `cache` when given.
 pub fn load_module(engine: &Engine, path: &Path, cache: Option<&ModuleCache>) -> Result<Module> {
     let wasm = std::fs::read(path)
         .map_err(|e| wasmtime::Error::msg(format!("cannot read {}: {e}", path.display())))?;
-    load_bytes(engine, &wasm, cache)
+    load_bytes(engine, &wasm, cache, &Options::default(), &mut Vec::new())
 }
 
 pub(crate) fn load_bytes(
     engine: &Engine,
     wasm: &[u8],
     cache: Option<&ModuleCache>,
+    opts: &Options,
+    log: &mut Vec<String>,
 ) -> Result<Module> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
         return Err(wasmtime::Error::msg(
@@ -105,7 +139,7 @@ pub(crate) fn load_bytes(
         ));
     }
     match cache {
-        Some(c) => c.get_or_compile(engine, wasm),
-        None => Module::new(engine, wasm),
+        Some(c) => c.get_or_compile(engine, wasm, opts, log),
+        None => compile(engine, wasm, opts, log),
     }
 }

@@ -87,6 +87,29 @@ where
 {
     link_syscalls(linker, get)?;
     link_aux(linker, get)?;
+    // What modules rewritten by the setjmp transform import.
+    linker.func_wrap(
+        MODULE,
+        wali_core::transform::imports::SIGSAVE,
+        move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
+            finish_aux(wali_core::aux::sjlj_sigsave(
+                get(caller.data_mut()),
+                env,
+                savesigs,
+            ))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        wali_core::transform::imports::LONGJMP_PREPARE,
+        move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
+            finish_aux(wali_core::aux::sjlj_longjmp(
+                get(caller.data_mut()),
+                env,
+                val,
+            ))
+        },
+    )?;
     for (alias, canonical) in wali_spec::ALIASES {
         let spec = wali_spec::syscall_by_name(canonical).expect("alias of a table entry");
         let ty = FuncType::new(
@@ -195,6 +218,11 @@ where
             continue;
         };
         let name = imp.name();
+        if name == wali_core::transform::imports::SIGSAVE
+            || name == wali_core::transform::imports::LONGJMP_PREPARE
+        {
+            continue;
+        }
         if let Some(spec) = wali_spec::syscall_by_import(name) {
             let is_alias = wali_spec::ALIASES.iter().any(|(a, _)| *a == name);
             if !is_alias && same_type(&ty, spec.params, Some(V::I64)) {

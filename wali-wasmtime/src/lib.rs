@@ -27,9 +27,10 @@ mod cache;
 mod glue;
 mod run;
 
-pub use cache::{load_module, ModuleCache};
+pub use cache::{compile, load_module, ModuleCache};
 pub use glue::{add_to_linker, link_module};
 pub use run::{attach_memory, config, run_file, run_instance, Outcome, Runner};
+pub use wali_core::transform::Options as TransformOptions;
 pub use wali_core::{Ctrl, GuestMemory, Stdio, WaliCtx, WaliCtxBuilder};
 
 /// The guest's shared linear memory as wali-core sees it.

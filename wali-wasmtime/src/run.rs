@@ -14,6 +14,8 @@ pub fn config() -> Config {
     let mut c = Config::new();
     c.wasm_threads(true);
     c.shared_memory(true);
+    // The setjmp/longjmp transform uses wasm exceptions.
+    c.wasm_exceptions(true);
     c.parallel_compilation(true);
     c
 }
@@ -72,6 +74,15 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
             },
         });
     }
+    if e.downcast_ref::<wasmtime::ThrownException>().is_some() {
+        // The setjmp transform's longjmp found no active setjmp frame.
+        return Ok(Outcome::Killed {
+            signal: libc::SIGSEGV,
+            message:
+                "longjmp to a jump buffer whose setjmp caller has returned (a bug in the guest)"
+                    .into(),
+        });
+    }
     if let Some(t) = e.downcast_ref::<Trap>() {
         let signal = match t {
             Trap::MemoryOutOfBounds
@@ -93,7 +104,11 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
             })
         });
         let what = t.to_string();
-        let what = if what.starts_with("wasm trap") { what } else { format!("wasm trap: {what}") };
+        let what = if what.starts_with("wasm trap") {
+            what
+        } else {
+            format!("wasm trap: {what}")
+        };
         let message = match func {
             Some(f) => format!("{what} in {f}"),
             None => what,
@@ -135,15 +150,14 @@ fn get(s: &mut RunState) -> &mut WaliCtx {
 pub struct Runner {
     engine: Engine,
     cache: Option<ModuleCache>,
+    transforms: wali_core::transform::Options,
+    verbosity: u8,
 }
 
 impl Runner {
     /// A runner with [`config`] and the default module cache.
     pub fn new() -> Result<Runner> {
-        Ok(Runner {
-            engine: Engine::new(&config())?,
-            cache: ModuleCache::default_location(),
-        })
+        Runner::with_config(&config())
     }
 
     /// A runner on an engine built from `config` (which must enable threads
@@ -152,12 +166,26 @@ impl Runner {
         Ok(Runner {
             engine: Engine::new(config)?,
             cache: ModuleCache::default_location(),
+            transforms: Default::default(),
+            verbosity: 0,
         })
     }
 
     /// Uses `cache` (or none) for compiled modules.
     pub fn cache(mut self, cache: Option<ModuleCache>) -> Runner {
         self.cache = cache;
+        self
+    }
+
+    /// Selects the load-time transforms (all by default).
+    pub fn transforms(mut self, opts: wali_core::transform::Options) -> Runner {
+        self.transforms = opts;
+        self
+    }
+
+    /// Prints what the transforms did at load when `v >= 1`.
+    pub fn verbosity(mut self, v: u8) -> Runner {
+        self.verbosity = v;
         self
     }
 
@@ -168,12 +196,27 @@ impl Runner {
 
     /// Loads (compiles, or fetches from the cache) a module file.
     pub fn load(&self, path: &Path) -> Result<Module> {
-        crate::load_module(&self.engine, path, self.cache.as_ref())
+        let wasm =
+            std::fs::read(path).map_err(|e| wasmtime::Error::msg(format!("cannot read: {e}")))?;
+        self.load_bytes(&wasm)
     }
 
     /// Loads a module from bytes.
     pub fn load_bytes(&self, wasm: &[u8]) -> Result<Module> {
-        crate::cache::load_bytes(&self.engine, wasm, self.cache.as_ref())
+        let mut log = Vec::new();
+        let m = crate::cache::load_bytes(
+            &self.engine,
+            wasm,
+            self.cache.as_ref(),
+            &self.transforms,
+            &mut log,
+        );
+        if self.verbosity >= 1 {
+            for l in log {
+                eprintln!("[wali] {l}");
+            }
+        }
+        m
     }
 
     /// Runs `module` as a program with context `ctx`; returns how it ended.

@@ -285,21 +285,19 @@ pub fn symlink(cx: &mut WaliCtx, target: i32, linkpath: i32) -> SysResult {
 /// `readlinkat(dirfd, pathname, buf, bufsiz)`. `/proc/self/exe` names the
 /// module being run (when the embedder said which), not the host binary.
 pub fn readlinkat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, buf: i32, bufsiz: i32) -> SysResult {
-    let path = cx.mem.path(pathname as u32)?;
     if bufsiz <= 0 {
         return Err(Errno::INVAL.into());
     }
+    let path = cx.mem.path(pathname as u32)?;
     let out = cx.mem.buf(buf as u32, bufsiz as usize)?;
     // SAFETY: `path` is a checked NUL-terminated string.
     if unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes() == b"/proc/self/exe" {
         if let Some(prog) = cx.proc.program() {
-            if let Ok(abs) = std::fs::canonicalize(prog) {
-                use std::os::unix::ffi::OsStrExt;
-                let b = abs.as_os_str().as_bytes();
-                let n = b.len().min(bufsiz as usize);
-                cx.mem.write_bytes(buf as u32, &b[..n])?;
-                return Ok(n as i64);
-            }
+            use std::os::unix::ffi::OsStrExt;
+            let b = prog.as_os_str().as_bytes();
+            let n = b.len().min(bufsiz as usize);
+            cx.mem.write_bytes(buf as u32, &b[..n])?;
+            return Ok(n as i64);
         }
     }
     // SAFETY: checked path; `out` holds `bufsiz` bytes.

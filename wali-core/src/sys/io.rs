@@ -9,31 +9,31 @@ use wali_spec::layout;
 /// `read(fd, buf, count)`: the kernel reads into guest memory in place.
 #[inline]
 pub fn read(cx: &mut WaliCtx, fd: i32, buf: i32, count: i32) -> SysResult {
-    let b = cx.mem.buf(buf as u32, count as u32 as usize)?;
-    // SAFETY: `b` holds `count` bytes of guest memory.
-    Ok(unsafe { syscall3(SYS_read, sx(fd), p(b), zx(count)) }?)
+    let (b, n) = cx.mem.buf_prefix(buf as u32, count as u32 as usize)?;
+    // SAFETY: `b` holds `n` bytes of guest memory.
+    Ok(unsafe { syscall3(SYS_read, sx(fd), p(b), n) }?)
 }
 
 /// `write(fd, buf, count)`: the kernel reads guest memory in place.
 #[inline]
 pub fn write(cx: &mut WaliCtx, fd: i32, buf: i32, count: i32) -> SysResult {
-    let b = cx.mem.buf(buf as u32, count as u32 as usize)?;
-    // SAFETY: `b` holds `count` bytes of guest memory.
-    Ok(unsafe { syscall3(SYS_write, sx(fd), p(b), zx(count)) }?)
+    let (b, n) = cx.mem.buf_prefix(buf as u32, count as u32 as usize)?;
+    // SAFETY: `b` holds `n` bytes of guest memory.
+    Ok(unsafe { syscall3(SYS_write, sx(fd), p(b), n) }?)
 }
 
 /// `pread64(fd, buf, count, offset)`
 pub fn pread64(cx: &mut WaliCtx, fd: i32, buf: i32, count: i32, offset: i64) -> SysResult {
-    let b = cx.mem.buf(buf as u32, count as u32 as usize)?;
-    // SAFETY: `b` holds `count` bytes.
-    Ok(unsafe { syscall4(SYS_pread64, sx(fd), p(b), zx(count), offset as usize) }?)
+    let (b, n) = cx.mem.buf_prefix(buf as u32, count as u32 as usize)?;
+    // SAFETY: `b` holds `n` bytes.
+    Ok(unsafe { syscall4(SYS_pread64, sx(fd), p(b), n, offset as usize) }?)
 }
 
 /// `pwrite64(fd, buf, count, offset)`
 pub fn pwrite64(cx: &mut WaliCtx, fd: i32, buf: i32, count: i32, offset: i64) -> SysResult {
-    let b = cx.mem.buf(buf as u32, count as u32 as usize)?;
-    // SAFETY: `b` holds `count` bytes.
-    Ok(unsafe { syscall4(SYS_pwrite64, sx(fd), p(b), zx(count), offset as usize) }?)
+    let (b, n) = cx.mem.buf_prefix(buf as u32, count as u32 as usize)?;
+    // SAFETY: `b` holds `n` bytes.
+    Ok(unsafe { syscall4(SYS_pwrite64, sx(fd), p(b), n, offset as usize) }?)
 }
 
 /// `lseek(fd, offset, whence)`
@@ -139,6 +139,19 @@ pub fn pwritev(
 /// `ioctl(fd, request, argp)`: terminal and file requests whose argument
 /// layout is known are translated; any other request is `ENOTTY`.
 pub fn ioctl(cx: &mut WaliCtx, fd: i32, request: i32, argp: i32) -> SysResult {
+    match ioctl_arg(cx, request, argp) {
+        // SAFETY: pointer arguments were checked with the request's struct size.
+        Ok(a) => Ok(unsafe { syscall3(SYS_ioctl, sx(fd), request as u32 as usize, a) }?),
+        Err(e) => {
+            // A bad descriptor is reported first, as the kernel does.
+            // SAFETY: F_GETFD takes no pointer.
+            unsafe { syscall2(SYS_fcntl, sx(fd), F_GETFD as usize) }?;
+            Err(e.into())
+        }
+    }
+}
+
+fn ioctl_arg(cx: &WaliCtx, request: i32, argp: i32) -> Result<usize, Errno> {
     let req = request as u32 as c_ulong;
     let ptr = |len: usize| cx.mem.buf(argp as u32, len).map(|h| h as usize);
     let a = match req {
@@ -148,10 +161,9 @@ pub fn ioctl(cx: &mut WaliCtx, fd: i32, request: i32, argp: i32) -> SysResult {
         | TIOCMSET | TIOCMBIS | TIOCMBIC | TIOCGPTN | TIOCSPTLCK | TIOCGETD | TIOCSETD => ptr(4)?,
         FIOCLEX | FIONCLEX | TIOCNOTTY | TIOCEXCL | TIOCNXCL => 0,
         TIOCSCTTY | TCSBRK | TCXONC | TCFLSH | TCSBRKP => sx(argp),
-        _ => return Err(Errno::NOTTY.into()),
+        _ => return Err(Errno::NOTTY),
     };
-    // SAFETY: pointer arguments were checked with the request's struct size.
-    Ok(unsafe { syscall3(SYS_ioctl, sx(fd), req as usize, a) }?)
+    Ok(a)
 }
 
 fn pollfds(cx: &WaliCtx, fds: i32, nfds: i64) -> Result<*mut u8, Errno> {
@@ -207,10 +219,17 @@ fn fdset(cx: &WaliCtx, set: i32, nfds: i32) -> Result<*mut u8, Errno> {
     cx.mem.buf_opt(set as u32, bytes)
 }
 
-fn fdsets(cx: &WaliCtx, nfds: i32, r: i32, w: i32, e: i32) -> Result<[*mut u8; 3], Errno> {
-    if !(0..=65536).contains(&nfds) {
+fn fdsets(cx: &WaliCtx, nfds: &mut i32, r: i32, w: i32, e: i32) -> Result<[*mut u8; 3], Errno> {
+    if *nfds < 0 {
         return Err(Errno::INVAL);
     }
+    if *nfds > 1024 {
+        // The kernel only looks at descriptors the process can have.
+        let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        let max = lim.current.unwrap_or(1 << 20).min(1 << 20) as i32;
+        *nfds = (*nfds).min(max.max(1024));
+    }
+    let nfds = *nfds;
     Ok([
         fdset(cx, r, nfds)?,
         fdset(cx, w, nfds)?,
@@ -221,13 +240,13 @@ fn fdsets(cx: &WaliCtx, nfds: i32, r: i32, w: i32, e: i32) -> Result<[*mut u8; 3
 /// `select(nfds, readfds, writefds, exceptfds, timeout)`
 pub fn select(
     cx: &mut WaliCtx,
-    nfds: i32,
+    mut nfds: i32,
     readfds: i32,
     writefds: i32,
     exceptfds: i32,
     timeout: i32,
 ) -> SysResult {
-    let [r, w, e] = fdsets(cx, nfds, readfds, writefds, exceptfds)?;
+    let [r, w, e] = fdsets(cx, &mut nfds, readfds, writefds, exceptfds)?;
     let t = cx.mem.buf_opt(timeout as u32, layout::timeval::SIZE)?;
     // SAFETY: checked fd_sets and optional timeval.
     Ok(unsafe { syscall5(SYS_select, sx(nfds), p(r), p(w), p(e), p(t)) }?)
@@ -238,14 +257,14 @@ pub fn select(
 /// the sigset pointer may be NULL.
 pub fn pselect6(
     cx: &mut WaliCtx,
-    nfds: i32,
+    mut nfds: i32,
     readfds: i32,
     writefds: i32,
     exceptfds: i32,
     timeout: i32,
     sigmask: i32,
 ) -> SysResult {
-    let [r, w, e] = fdsets(cx, nfds, readfds, writefds, exceptfds)?;
+    let [r, w, e] = fdsets(cx, &mut nfds, readfds, writefds, exceptfds)?;
     let t = cx.mem.buf_opt(timeout as u32, layout::timespec::SIZE)?;
     let mut arg = [0usize; 2];
     let argp = if sigmask != 0 {

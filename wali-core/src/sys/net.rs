@@ -140,49 +140,54 @@ pub fn recvfrom(
     }?)
 }
 
-/// Runs `f` with a host `msghdr` built from the guest's; returns the guest
-/// msghdr's address fields to update afterwards.
+/// Runs `f` with a host `msghdr` built from the guest's; when `out`, the
+/// guest's `msg_namelen`, `msg_controllen` and `msg_flags` are updated
+/// afterwards (recvmsg).
 fn with_msghdr(
     cx: &WaliCtx,
     msg: i32,
+    out: bool,
     f: impl FnOnce(*mut msghdr) -> Result<i64, Errno>,
 ) -> SysResult {
     let m = msg as u32;
     let raw: [u32; 9] = cx.mem.read(m)?;
     let (name, namelen, iov, iovlen, control, controllen) =
         (raw[0], raw[1], raw[2], raw[3] as i32, raw[5], raw[6]);
+    if iovlen as u32 > 1024 {
+        return Err(Errno::MSGSIZE.into());
+    }
     let name_h = cx.mem.buf_opt(name, namelen as usize)?;
     let ctl_h = cx.mem.buf_opt(control, controllen as usize)?;
     let r = with_iovecs(&cx.mem, iov, iovlen, |v, n| {
         // SAFETY: zero is a valid msghdr.
         let mut h: msghdr = unsafe { std::mem::zeroed() };
+        // A NULL name or control buffer keeps its length: the kernel
+        // ignores it (name) or faults on it (control), as for a native caller.
         h.msg_name = name_h as *mut c_void;
-        h.msg_namelen = if name_h.is_null() { 0 } else { namelen };
+        h.msg_namelen = namelen;
         h.msg_iov = v as *mut iovec;
         h.msg_iovlen = n;
         h.msg_control = ctl_h as *mut c_void;
-        h.msg_controllen = if ctl_h.is_null() {
-            0
-        } else {
-            controllen as usize
-        };
+        h.msg_controllen = controllen as usize;
         h.msg_flags = raw[8] as i32;
         let r = f(&mut h);
         (r, h.msg_namelen, h.msg_controllen, h.msg_flags)
     })?;
     let (res, nl, cl, fl) = r;
     let v = res?;
-    cx.mem.write::<u32>(m + mh::MSG_NAMELEN as u32, nl)?;
-    cx.mem
-        .write::<u32>(m + mh::MSG_CONTROLLEN as u32, cl as u32)?;
-    cx.mem.write::<i32>(m + mh::MSG_FLAGS as u32, fl)?;
+    if out {
+        cx.mem.write::<u32>(m + mh::MSG_NAMELEN as u32, nl)?;
+        cx.mem
+            .write::<u32>(m + mh::MSG_CONTROLLEN as u32, cl as u32)?;
+        cx.mem.write::<i32>(m + mh::MSG_FLAGS as u32, fl)?;
+    }
     Ok(v)
 }
 
 /// `sendmsg(sockfd, msg, flags)`
 pub fn sendmsg(cx: &mut WaliCtx, sockfd: i32, msg: i32, flags: i32) -> SysResult {
     // SAFETY: the host msghdr points at checked guest buffers.
-    with_msghdr(cx, msg, |h| unsafe {
+    with_msghdr(cx, msg, false, |h| unsafe {
         syscall3(SYS_sendmsg, sx(sockfd), p(h), zx(flags))
     })
 }
@@ -191,7 +196,7 @@ pub fn sendmsg(cx: &mut WaliCtx, sockfd: i32, msg: i32, flags: i32) -> SysResult
 /// `msg_flags` are written back.
 pub fn recvmsg(cx: &mut WaliCtx, sockfd: i32, msg: i32, flags: i32) -> SysResult {
     // SAFETY: the host msghdr points at checked guest buffers.
-    with_msghdr(cx, msg, |h| unsafe {
+    with_msghdr(cx, msg, true, |h| unsafe {
         syscall3(SYS_recvmsg, sx(sockfd), p(h), zx(flags))
     })
 }

@@ -1,0 +1,127 @@
+//! Load-time module transforms, engine-agnostic (bytes in, bytes out).
+//!
+//! WALI's public binaries leave three C behaviours to the runtime. Each
+//! transform here fixes one, and a module that does not need it does not
+//! pay for it (the module is returned unchanged when nothing applies):
+//!
+//! * **setjmp/longjmp** ([`sjlj`]): `longjmp` becomes a wasm exception
+//!   (`throw`), and each function that calls `setjmp`/`sigsetjmp` catches
+//!   it and re-enters itself at the matching call, which then returns the
+//!   longjmp value. Only the functions that call setjmp change; the frames
+//!   in between are discarded by wasm's own unwinding, and the guest's
+//!   `__stack_pointer` is restored from the jump buffer.
+//! * **function-pointer casts** ([`casts`]): a `call_indirect` whose type
+//!   differs from the type of some table function it may reach goes
+//!   through a dispatcher that calls that function by its own type, with
+//!   extra arguments dropped, missing ones zero and a missing result 0,
+//!   as native code behaves.
+//! * **exit when main returns**: the crt's `_start` ends with
+//!   `__proc_exit(code)`; it is redirected to the guest's own `exit`, so
+//!   atexit handlers run and stdio is flushed.
+
+mod casts;
+mod module;
+mod sjlj;
+
+use module::ModuleInfo;
+
+/// Bump when a transform's output changes, so cached compilations of
+/// transformed modules are not reused across versions.
+pub const VERSION: u32 = 1;
+
+/// Which transforms to apply (all by default).
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub setjmp: bool,
+    pub fn_casts: bool,
+    pub exit_on_return: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            setjmp: true,
+            fn_casts: true,
+            exit_on_return: true,
+        }
+    }
+}
+
+/// The result of [`transform`].
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The rewritten module, or `None` when no transform applied.
+    pub wasm: Option<Vec<u8>>,
+    /// What was applied, for diagnostics (`-v=1`).
+    pub applied: Vec<String>,
+    /// What could not be applied, and why.
+    pub notes: Vec<String>,
+    /// Whether the module needs wasm exception handling enabled.
+    pub needs_exceptions: bool,
+}
+
+/// A module the transforms could not read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot transform the module: {0}")]
+pub struct Error(pub String);
+
+impl From<wasmparser::BinaryReaderError> for Error {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// Import names the transformed module uses for what the host still does:
+/// saving the signal mask at `sigsetjmp`, restoring it at `longjmp`.
+pub mod imports {
+    /// `(env, savesigs) -> i32`: records the signal mask in the jump buffer when `savesigs`.
+    pub const SIGSAVE: &str = "__wali_sjlj_sigsave";
+    /// `(env, val)`: restores the signal mask saved in the jump buffer, if any.
+    pub const LONGJMP_PREPARE: &str = "__wali_sjlj_longjmp";
+}
+
+/// Offsets inside a jump buffer (the guest's 208-byte `__jmp_buf`) used by
+/// the setjmp transform and the host.
+pub mod jmpbuf {
+    /// Frame token of the function that called setjmp (u32).
+    pub const TOKEN: u32 = 0;
+    /// Which setjmp call of that function (u32).
+    pub const SITE: u32 = 4;
+    /// The guest's `__stack_pointer` at setjmp (u32).
+    pub const SP: u32 = 8;
+    /// 1 when a signal mask is saved (u32).
+    pub const MASK_SAVED: u32 = 12;
+    /// The saved signal mask (u64).
+    pub const MASK: u32 = 16;
+}
+
+/// Applies the transforms `opts` selects to `wasm`.
+pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
+    let info = ModuleInfo::parse(wasm)?;
+    let mut plan = module::Plan::default();
+    let mut out = Outcome::default();
+    if opts.exit_on_return {
+        match info.exit_on_return() {
+            Ok(Some((start, proc_exit, exit))) => {
+                plan.redirect_calls.push((start, proc_exit, exit));
+                out.applied
+                    .push("exit-on-return: _start calls exit() instead of __proc_exit()".into());
+            }
+            Ok(None) => {}
+            Err(why) => out.notes.push(format!("exit-on-return not applied: {why}")),
+        }
+    }
+    // Casts first: the setjmp rewrite re-emits whole bodies through the
+    // plan's call mapping, which must then be complete.
+    if opts.fn_casts {
+        casts::plan(&info, &mut plan, &mut out)?;
+    }
+    if opts.setjmp {
+        sjlj::plan(&info, wasm, &mut plan, &mut out)?;
+    }
+    if plan.is_empty() {
+        return Ok(out);
+    }
+    out.wasm = Some(module::rebuild(wasm, &info, &plan)?);
+    Ok(out)
+}

@@ -1,0 +1,558 @@
+//! Reading a module's structure, and rebuilding it with a plan of changes.
+
+use super::Error;
+use std::collections::HashMap;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{Instruction, RawSection};
+use wasmparser::{ExternalKind, FunctionBody, Name, Operator, Parser, Payload, TypeRef, ValType};
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Sig {
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+/// What the transforms need to know about a module.
+#[derive(Default)]
+pub struct ModuleInfo<'a> {
+    /// Every type (None: not a function type).
+    pub types: Vec<Option<Sig>>,
+    /// Type index of every function, imports first.
+    pub func_types: Vec<u32>,
+    pub num_func_imports: u32,
+    /// (module, name) of each imported function.
+    pub func_imports: Vec<(&'a str, &'a str)>,
+    pub exports: Vec<(&'a str, ExternalKind, u32)>,
+    pub func_names: HashMap<u32, &'a str>,
+    pub global_names: HashMap<u32, &'a str>,
+    /// Type and mutability of every global, imports first.
+    pub globals: Vec<(ValType, bool)>,
+    pub num_tags: u32,
+    /// Initial contents of table 0 (slot -> function), from active element segments.
+    pub table0: Vec<Option<u32>>,
+    pub has_table0: bool,
+    pub bodies: Vec<FunctionBody<'a>>,
+}
+
+impl<'a> ModuleInfo<'a> {
+    pub fn parse(wasm: &'a [u8]) -> Result<ModuleInfo<'a>, Error> {
+        let mut m = ModuleInfo::default();
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload? {
+                Payload::Version {
+                    encoding: wasmparser::Encoding::Component,
+                    ..
+                } => {
+                    return Err(Error("a component, not a core module".into()));
+                }
+                Payload::TypeSection(r) => {
+                    for rg in r {
+                        for st in rg?.into_types() {
+                            m.types.push(match &st.composite_type.inner {
+                                wasmparser::CompositeInnerType::Func(f) => Some(Sig {
+                                    params: f.params().to_vec(),
+                                    results: f.results().to_vec(),
+                                }),
+                                _ => None,
+                            });
+                        }
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports() {
+                        let imp = imp?;
+                        match imp.ty {
+                            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                                m.func_types.push(t);
+                                m.func_imports.push((imp.module, imp.name));
+                                m.num_func_imports += 1;
+                            }
+                            TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
+                            TypeRef::Tag(_) => m.num_tags += 1,
+                            TypeRef::Table(_) => m.has_table0 = true,
+                            TypeRef::Memory(_) => {}
+                        }
+                    }
+                }
+                Payload::FunctionSection(r) => {
+                    for t in r {
+                        m.func_types.push(t?);
+                    }
+                }
+                Payload::TableSection(r) if r.count() > 0 => m.has_table0 = true,
+                Payload::TagSection(r) => m.num_tags += r.count(),
+                Payload::GlobalSection(r) => {
+                    for g in r {
+                        let g = g?;
+                        m.globals.push((g.ty.content_type, g.ty.mutable));
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e?;
+                        m.exports.push((e.name, e.kind, e.index));
+                    }
+                }
+                Payload::ElementSection(r) => {
+                    for e in r {
+                        let e = e?;
+                        let wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } = e.kind
+                        else {
+                            continue;
+                        };
+                        if table_index.unwrap_or(0) != 0 {
+                            continue;
+                        }
+                        let mut ops = offset_expr.get_operators_reader();
+                        let Ok(Operator::I32Const { value }) = ops.read() else {
+                            continue;
+                        };
+                        let first = value as u32 as usize;
+                        let funcs: Vec<Option<u32>> = match e.items {
+                            wasmparser::ElementItems::Functions(fs) => {
+                                fs.into_iter().map(|f| f.ok()).collect()
+                            }
+                            wasmparser::ElementItems::Expressions(_, es) => es
+                                .into_iter()
+                                .map(|x| {
+                                    let x = x.ok()?;
+                                    match x.get_operators_reader().read().ok()? {
+                                        Operator::RefFunc { function_index } => {
+                                            Some(function_index)
+                                        }
+                                        _ => None,
+                                    }
+                                })
+                                .collect(),
+                        };
+                        for (slot, f) in (first..).zip(funcs) {
+                            if slot >= 1 << 24 {
+                                break;
+                            }
+                            if m.table0.len() <= slot {
+                                m.table0.resize(slot + 1, None);
+                            }
+                            m.table0[slot] = f;
+                        }
+                    }
+                }
+                Payload::CodeSectionEntry(body) => m.bodies.push(body),
+                Payload::CustomSection(c) => {
+                    if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                        for n in names {
+                            match n {
+                                Ok(Name::Function(map)) => {
+                                    for nm in map.into_iter().flatten() {
+                                        m.func_names.insert(nm.index, nm.name);
+                                    }
+                                }
+                                Ok(Name::Global(map)) => {
+                                    for nm in map.into_iter().flatten() {
+                                        m.global_names.insert(nm.index, nm.name);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+
+    pub fn sig_of_func(&self, f: u32) -> Option<&Sig> {
+        self.types
+            .get(*self.func_types.get(f as usize)? as usize)?
+            .as_ref()
+    }
+
+    pub fn export_func(&self, name: &str) -> Option<u32> {
+        self.exports
+            .iter()
+            .find(|(n, k, _)| *n == name && *k == ExternalKind::Func)
+            .map(|e| e.2)
+    }
+
+    pub fn import_func(&self, module: &str, name: &str) -> Option<u32> {
+        self.func_imports
+            .iter()
+            .position(|(m, n)| *m == module && *n == name)
+            .map(|i| i as u32)
+    }
+
+    pub fn func_by_name(&self, name: &str) -> Option<u32> {
+        self.func_names
+            .iter()
+            .find(|(_, n)| **n == name)
+            .map(|(i, _)| *i)
+    }
+
+    /// The body of function `f` (a defined function).
+    pub fn body(&self, f: u32) -> Option<&FunctionBody<'a>> {
+        self.bodies
+            .get(f.checked_sub(self.num_func_imports)? as usize)
+    }
+
+    /// `(start, __proc_exit, exit)` when `_start` calls `__proc_exit` and the
+    /// module has an `exit(int)` to call instead.
+    pub fn exit_on_return(&self) -> Result<Option<(u32, u32, u32)>, String> {
+        let (Some(start), Some(pe)) = (
+            self.export_func("_start"),
+            self.import_func("wali", "__proc_exit"),
+        ) else {
+            return Ok(None);
+        };
+        let Some(body) = self.body(start) else {
+            return Ok(None);
+        };
+        let mut calls = false;
+        let mut r = body.get_operators_reader().map_err(|e| e.to_string())?;
+        while !r.eof() {
+            if let Ok(Operator::Call { function_index }) = r.read() {
+                calls |= function_index == pe;
+            } else if r.eof() {
+                break;
+            }
+        }
+        if !calls {
+            return Ok(None);
+        }
+        let want = Sig {
+            params: vec![ValType::I32],
+            results: vec![],
+        };
+        match self.func_by_name("exit") {
+            Some(e) if self.sig_of_func(e) == Some(&want) && e >= self.num_func_imports => Ok(Some((start, pe, e))),
+            Some(_) => Err("the function named `exit` does not have type (i32) -> ()".into()),
+            None => Err("the module's name section does not name `exit`: buffered output may be lost when main returns".into()),
+        }
+    }
+
+    /// The global holding the shadow stack pointer.
+    pub fn stack_pointer(&self) -> Option<u32> {
+        if let Some((i, _)) = self
+            .global_names
+            .iter()
+            .find(|(_, n)| **n == "__stack_pointer")
+        {
+            return Some(*i);
+        }
+        match self.globals.first() {
+            Some((ValType::I32, true)) => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// The changes to make.
+#[derive(Default)]
+pub struct Plan {
+    /// In function `.0`, `call .1` becomes `call .2`.
+    pub redirect_calls: Vec<(u32, u32, u32)>,
+    /// Everywhere, `call from` becomes `call to`.
+    pub call_map: HashMap<u32, u32>,
+    /// `call_indirect (type T) (table 0)` becomes `call F`.
+    pub indirect_map: HashMap<u32, u32>,
+    pub new_types: Vec<Sig>,
+    pub new_funcs: Vec<(u32, wasm_encoder::Function)>,
+    /// New i32 globals, mutable, with these initial values.
+    pub new_globals: Vec<i32>,
+    /// New exception tags (their type indices).
+    pub new_tags: Vec<u32>,
+    /// Defined functions (by function index) whose whole body is replaced.
+    pub bodies: HashMap<u32, wasm_encoder::Function>,
+    /// Imported functions renamed (by function index).
+    pub renames: HashMap<u32, &'static str>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.redirect_calls.is_empty()
+            && self.call_map.is_empty()
+            && self.indirect_map.is_empty()
+            && self.new_funcs.is_empty()
+            && self.bodies.is_empty()
+    }
+
+    /// The index a new type will have (reusing an identical existing one).
+    pub fn type_index(&mut self, info: &ModuleInfo, sig: Sig) -> u32 {
+        if let Some(i) = info.types.iter().position(|t| t.as_ref() == Some(&sig)) {
+            return i as u32;
+        }
+        if let Some(i) = self.new_types.iter().position(|t| *t == sig) {
+            return (info.types.len() + i) as u32;
+        }
+        self.new_types.push(sig);
+        (info.types.len() + self.new_types.len() - 1) as u32
+    }
+
+    /// The function index the next new function will have.
+    pub fn next_func(&self, info: &ModuleInfo) -> u32 {
+        (info.func_types.len() + self.new_funcs.len()) as u32
+    }
+
+    pub fn new_global(&mut self, info: &ModuleInfo, init: i32) -> u32 {
+        self.new_globals.push(init);
+        (info.globals.len() + self.new_globals.len() - 1) as u32
+    }
+
+    pub fn new_tag(&mut self, info: &ModuleInfo, ty: u32) -> u32 {
+        self.new_tags.push(ty);
+        info.num_tags + self.new_tags.len() as u32 - 1
+    }
+
+    /// The instruction `op` becomes in function `func` (calls redirected);
+    /// `None` when it is unchanged.
+    pub fn map_op(&self, func: u32, op: &Operator) -> Option<Instruction<'static>> {
+        match op {
+            Operator::Call { function_index } => {
+                let f = *function_index;
+                if let Some(to) = self
+                    .redirect_calls
+                    .iter()
+                    .find(|(fun, from, _)| *fun == func && *from == f)
+                    .map(|r| r.2)
+                {
+                    return Some(Instruction::Call(to));
+                }
+                self.call_map.get(&f).map(|to| Instruction::Call(*to))
+            }
+            Operator::CallIndirect {
+                type_index,
+                table_index: 0,
+            } => self
+                .indirect_map
+                .get(type_index)
+                .map(|f| Instruction::Call(*f)),
+            _ => None,
+        }
+    }
+
+    fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
+        if self.call_map.is_empty()
+            && self.indirect_map.is_empty()
+            && !self.redirect_calls.iter().any(|r| r.0 == func)
+        {
+            return Ok(false);
+        }
+        let mut r = body.get_operators_reader()?;
+        while !r.eof() {
+            if self.map_op(func, &r.read()?).is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+pub fn enc_val(t: ValType) -> wasm_encoder::ValType {
+    RoundtripReencoder.val_type(t).expect("numeric value type")
+}
+
+/// Re-encodes `body` of function `func` with the plan's call mapping.
+fn remap_body(
+    plan: &Plan,
+    func: u32,
+    body: &FunctionBody,
+) -> Result<wasm_encoder::Function, Error> {
+    let mut locals = Vec::new();
+    for l in body.get_locals_reader()? {
+        let (n, t) = l?;
+        locals.push((
+            n,
+            RoundtripReencoder
+                .val_type(t)
+                .map_err(|e| Error(e.to_string()))?,
+        ));
+    }
+    let mut f = wasm_encoder::Function::new(locals);
+    let mut r = body.get_operators_reader()?;
+    while !r.eof() {
+        let op = r.read()?;
+        match plan.map_op(func, &op) {
+            Some(i) => {
+                f.instruction(&i);
+            }
+            None => {
+                let i = RoundtripReencoder
+                    .instruction(op)
+                    .map_err(|e| Error(e.to_string()))?;
+                f.instruction(&i);
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// Writes the module again with the plan applied.
+pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, Error> {
+    use wasmparser::Payload::*;
+    let e = |x: wasm_encoder::reencode::Error| Error(x.to_string());
+    let mut out = wasm_encoder::Module::new();
+    let mut tags_done = plan.new_tags.is_empty();
+    let mut globals_done = plan.new_globals.is_empty();
+    let mut code: Option<wasm_encoder::CodeSection> = None;
+    let mut body_index = 0u32;
+    let mut seen_funcs_section = false;
+    // Section ids in their required order, for placing new sections.
+    const TAG_BEFORE: &[u8] = &[6, 7, 8, 9, 12, 10, 11];
+    const GLOBAL_BEFORE: &[u8] = &[7, 8, 9, 12, 10, 11];
+    let place_new =
+        |out: &mut wasm_encoder::Module, id: u8, tags_done: &mut bool, globals_done: &mut bool| {
+            if !*tags_done && TAG_BEFORE.contains(&id) {
+                let mut s = wasm_encoder::TagSection::new();
+                for t in &plan.new_tags {
+                    s.tag(wasm_encoder::TagType {
+                        kind: wasm_encoder::TagKind::Exception,
+                        func_type_idx: *t,
+                    });
+                }
+                out.section(&s);
+                *tags_done = true;
+            }
+            if !*globals_done && GLOBAL_BEFORE.contains(&id) {
+                let mut s = wasm_encoder::GlobalSection::new();
+                for g in &plan.new_globals {
+                    s.global(
+                        wasm_encoder::GlobalType {
+                            val_type: wasm_encoder::ValType::I32,
+                            mutable: true,
+                            shared: false,
+                        },
+                        &wasm_encoder::ConstExpr::i32_const(*g),
+                    );
+                }
+                out.section(&s);
+                *globals_done = true;
+            }
+        };
+    let finish_code = |out: &mut wasm_encoder::Module,
+                       code: &mut Option<wasm_encoder::CodeSection>| {
+        if let Some(mut c) = code.take() {
+            for (_, f) in &plan.new_funcs {
+                c.function(f);
+            }
+            out.section(&c);
+        }
+    };
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if !matches!(payload, CodeSectionEntry(_) | CodeSectionStart { .. }) {
+            finish_code(&mut out, &mut code);
+        }
+        if let Some((id, _)) = payload.as_section() {
+            if id != 0 {
+                place_new(&mut out, id, &mut tags_done, &mut globals_done);
+            }
+        }
+        match payload {
+            TypeSection(r) => {
+                let mut s = wasm_encoder::TypeSection::new();
+                RoundtripReencoder
+                    .parse_type_section(&mut s, r)
+                    .map_err(e)?;
+                for t in &plan.new_types {
+                    s.ty().function(
+                        t.params.iter().map(|v| enc_val(*v)),
+                        t.results.iter().map(|v| enc_val(*v)),
+                    );
+                }
+                out.section(&s);
+            }
+            ImportSection(r) => {
+                let mut s = wasm_encoder::ImportSection::new();
+                let mut fi = 0u32;
+                for imp in r.into_imports() {
+                    let imp = imp?;
+                    let ty = RoundtripReencoder.entity_type(imp.ty).map_err(e)?;
+                    let mut name = imp.name;
+                    if matches!(imp.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                        if let Some(n) = plan.renames.get(&fi) {
+                            name = n;
+                        }
+                        fi += 1;
+                    }
+                    s.import(imp.module, name, ty);
+                }
+                out.section(&s);
+            }
+            FunctionSection(r) => {
+                let mut s = wasm_encoder::FunctionSection::new();
+                for t in r {
+                    s.function(t?);
+                }
+                for (t, _) in &plan.new_funcs {
+                    s.function(*t);
+                }
+                out.section(&s);
+                seen_funcs_section = true;
+            }
+            GlobalSection(r) => {
+                let mut s = wasm_encoder::GlobalSection::new();
+                RoundtripReencoder
+                    .parse_global_section(&mut s, r)
+                    .map_err(e)?;
+                for g in &plan.new_globals {
+                    s.global(
+                        wasm_encoder::GlobalType {
+                            val_type: wasm_encoder::ValType::I32,
+                            mutable: true,
+                            shared: false,
+                        },
+                        &wasm_encoder::ConstExpr::i32_const(*g),
+                    );
+                }
+                globals_done = true;
+                out.section(&s);
+            }
+            TagSection(r) => {
+                let mut s = wasm_encoder::TagSection::new();
+                RoundtripReencoder.parse_tag_section(&mut s, r).map_err(e)?;
+                for t in &plan.new_tags {
+                    s.tag(wasm_encoder::TagType {
+                        kind: wasm_encoder::TagKind::Exception,
+                        func_type_idx: *t,
+                    });
+                }
+                tags_done = true;
+                out.section(&s);
+            }
+            CodeSectionStart { .. } => {
+                code = Some(wasm_encoder::CodeSection::new());
+            }
+            CodeSectionEntry(body) => {
+                let func = info.num_func_imports + body_index;
+                body_index += 1;
+                let c = code.as_mut().expect("code section started");
+                if let Some(f) = plan.bodies.get(&func) {
+                    c.function(f);
+                } else if plan.touches(func, &body)? {
+                    c.function(&remap_body(plan, func, &body)?);
+                } else {
+                    c.raw(&wasm[body.range()]);
+                }
+            }
+            End(_) => {}
+            other => {
+                if let Some((id, range)) = other.as_section() {
+                    out.section(&RawSection {
+                        id,
+                        data: &wasm[range],
+                    });
+                }
+            }
+        }
+    }
+    finish_code(&mut out, &mut code);
+    if !plan.new_funcs.is_empty() && !seen_funcs_section {
+        return Err(Error("module without a function section".into()));
+    }
+    let bytes = out.finish();
+    Ok(bytes)
+}
