@@ -44,6 +44,10 @@ struct Cli {
     /// Do not use the compiled-module cache.
     #[arg(long = "no-cache")]
     no_cache: bool,
+    /// Run the module as it is, without the load-time transforms
+    /// (setjmp/longjmp, function-pointer casts, exit when main returns).
+    #[arg(long = "no-transforms")]
+    no_transforms: bool,
     /// The WALI module to run, then the guest's arguments.
     #[arg(value_name = "MODULE")]
     module: PathBuf,
@@ -137,6 +141,15 @@ fn run(cli: Cli, stack: usize) -> ExitCode {
         runner
     };
     let runner = runner.verbosity(cli.verbose);
+    let runner = if cli.no_transforms {
+        runner.transforms(wali::TransformOptions {
+            setjmp: false,
+            fn_casts: false,
+            exit_on_return: false,
+        })
+    } else {
+        runner
+    };
     let module = match runner.load(&path) {
         Ok(m) => m,
         Err(e) => return fail(format!("{}: {e}", path.display())),

@@ -253,3 +253,51 @@ fn working_directory_option() {
         text(&o.stdout)
     );
 }
+
+#[test]
+fn returning_from_main_flushes_like_exit() {
+    let o = wali_run().arg(guest("exitflush")).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stdout), "buffered until exit\n");
+    let o = wali_run()
+        .arg(guest("exitflush"))
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "main's status");
+    assert_eq!(text(&o.stdout), "buffered until exit\n");
+    // Without the transform, the crt's __proc_exit loses the buffer.
+    let o = wali_run()
+        .arg("--no-transforms")
+        .arg(guest("exitflush"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stdout), "");
+}
+
+#[test]
+fn transforms_are_reported_at_v1() {
+    let o = wali_run()
+        .arg("-v=1")
+        .arg("--no-cache")
+        .arg(guest("casts"))
+        .arg("all")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("function-pointer casts"), "{err}");
+    assert!(err.contains("does not name `exit`"), "{err}");
+    let o = wali_run()
+        .arg("--no-transforms")
+        .arg(guest("casts"))
+        .arg("all")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(128 + 4),
+        "the cast call traps without the transform"
+    );
+}

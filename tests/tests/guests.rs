@@ -106,3 +106,15 @@ fn polling_epoll_eventfd_terminals() {
     let d = scratch();
     assert_ok(run_guest("poll", &[d.path().to_str().unwrap()]));
 }
+
+#[test]
+fn calls_through_cast_function_pointers() {
+    assert_ok(run_guest("casts", &["all"]));
+    match run_guest("casts", &["bad"]) {
+        Outcome::Killed { signal, message } => {
+            assert_eq!(signal, libc::SIGILL);
+            assert!(message.contains("indirect call type mismatch"), "{message}");
+        }
+        o => panic!("{o:?}"),
+    }
+}

@@ -208,3 +208,35 @@ fn mmap_grows_memory_and_returns_addresses_in_it() {
     );
     assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
 }
+
+#[test]
+fn setjmp_reentry_keeps_operand_stack_values_and_takes_the_right_arm() {
+    // f: 100 stays on the operand stack under a loop that holds setjmp;
+    //    longjmp(env, 7) re-enters and f returns 100 + 7.
+    // g: setjmp in the else arm of an if; longjmp(env2, 5) -> 5 + 20.
+    let m = r#"(module
+      (import "wali" "setjmp" (func $setjmp (param i32) (result i32)))
+      (import "wali" "longjmp" (func $longjmp (param i32 i32)))
+      (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+      (memory (export "memory") 1 10 shared)
+      (global $__stack_pointer (mut i32) (i32.const 4096))
+      (func $jump (param i32 i32) (call $longjmp (local.get 0) (local.get 1)))
+      (func $f (result i32) (local $n i32)
+        (block $b (result i32)
+          (i32.const 100)
+          (loop $l (result i32)
+            (local.set $n (call $setjmp (i32.const 1024)))
+            (if (i32.eqz (local.get $n)) (then (call $jump (i32.const 1024) (i32.const 7))))
+            (local.get $n))
+          i32.add))
+      (func $g (param $c i32) (result i32) (local $n i32)
+        (if (result i32) (local.get $c)
+          (then (i32.const 1))
+          (else
+            (local.set $n (call $setjmp (i32.const 2048)))
+            (if (i32.eqz (local.get $n)) (then (call $jump (i32.const 2048) (i32.const 5))))
+            (i32.add (local.get $n) (i32.const 20)))))
+      (func (export "_start")
+        (drop (call $exit (i32.add (call $f) (call $g (i32.const 0)))))))"#;
+    assert_eq!(run_wat(m, ctx()).unwrap(), Outcome::Exited(132));
+}

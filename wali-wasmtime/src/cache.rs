@@ -44,6 +44,7 @@ impl ModuleCache {
         engine.precompile_compatibility_hash().hash(&mut h);
         (
             wali_core::transform::VERSION,
+            env!("CARGO_PKG_VERSION"),
             opts.setjmp,
             opts.fn_casts,
             opts.exit_on_return,

@@ -1,8 +1,179 @@
 //! Calls through cast function pointers.
-pub fn plan(
-    _info: &super::module::ModuleInfo,
-    _plan: &mut super::module::Plan,
-    _out: &mut super::Outcome,
-) -> Result<(), super::Error> {
+//!
+//! C lets a program call `void f(void *)` through an `int (*)(void *)`
+//! pointer; natively the extra result register is garbage and nothing
+//! breaks, but wasm's `call_indirect` traps when the callee's type differs.
+//! For each `call_indirect` type T that some function in the table could
+//! be called as with another, *adaptable* type U (same leading parameter
+//! types, at most one result each), every `call_indirect T` becomes a call
+//! to a dispatcher that looks the slot up in a jump table built from the
+//! table's element segments and calls the function by its own type U:
+//! extra arguments dropped, missing ones zero, a missing result read as 0,
+//! an unexpected result dropped. Call sites of other types, and modules
+//! whose tables hold no such pair, are left alone. The table itself is not
+//! changed, so the host still calls guest functions by table index.
+
+use super::module::{ModuleInfo, Plan, Sig};
+use super::{Error, Outcome};
+use std::collections::{BTreeMap, BTreeSet};
+use wasm_encoder::{Function, Instruction as I};
+use wasmparser::{Operator, ValType};
+
+fn numeric(t: &ValType) -> bool {
+    matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)
+}
+
+/// Can a function of type `u` be called as `t` with the native C behaviour?
+fn adaptable(t: &Sig, u: &Sig) -> bool {
+    t != u
+        && t.params
+            .iter()
+            .chain(&u.params)
+            .chain(&t.results)
+            .chain(&u.results)
+            .all(numeric)
+        && t.results.len() <= 1
+        && u.results.len() <= 1
+        && t.params.iter().zip(&u.params).all(|(a, b)| a == b)
+        && (t.results.is_empty() || u.results.is_empty() || t.results == u.results)
+}
+
+fn zero(t: ValType) -> I<'static> {
+    match t {
+        ValType::I64 => I::I64Const(0),
+        ValType::F32 => I::F32Const(0.0.into()),
+        ValType::F64 => I::F64Const(0.0.into()),
+        _ => I::I32Const(0),
+    }
+}
+
+pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(), Error> {
+    if info.table0.is_empty() {
+        return Ok(());
+    }
+    // Canonical type index of each type (first identical signature).
+    let canon: Vec<Option<u32>> = info
+        .types
+        .iter()
+        .map(|t| {
+            t.as_ref().map(|s| {
+                info.types
+                    .iter()
+                    .position(|x| x.as_ref() == Some(s))
+                    .unwrap() as u32
+            })
+        })
+        .collect();
+    let slot_types: Vec<Option<u32>> = info
+        .table0
+        .iter()
+        .map(|f| {
+            f.and_then(|f| info.func_types.get(f as usize))
+                .and_then(|t| canon.get(*t as usize).copied().flatten())
+        })
+        .collect();
+    let in_table: BTreeSet<u32> = slot_types.iter().flatten().copied().collect();
+    // The types call_indirect uses on table 0.
+    let mut site_types: BTreeSet<u32> = BTreeSet::new();
+    for body in &info.bodies {
+        let mut r = body.get_operators_reader()?;
+        while !r.eof() {
+            if let Operator::CallIndirect {
+                type_index,
+                table_index: 0,
+            } = r.read()?
+            {
+                site_types.insert(type_index);
+            }
+        }
+    }
+    let mut total = 0;
+    let mut by_canon: BTreeMap<u32, u32> = BTreeMap::new();
+    for t in site_types {
+        let Some(ct) = canon.get(t as usize).copied().flatten() else {
+            continue;
+        };
+        if let Some(d) = by_canon.get(&ct) {
+            plan.indirect_map.insert(t, *d);
+            continue;
+        }
+        let tsig = info.types[ct as usize].clone().unwrap();
+        let alts: Vec<u32> = in_table
+            .iter()
+            .copied()
+            .filter(|u| adaptable(&tsig, info.types[*u as usize].as_ref().unwrap()))
+            .collect();
+        if alts.is_empty() {
+            continue;
+        }
+        // class 0: call as T; class k: call as alts[k-1]
+        let class_of = |slot: &Option<u32>| match slot {
+            Some(u) => alts.iter().position(|a| a == u).map_or(0, |k| k + 1),
+            None => 0,
+        };
+        let k = alts.len();
+        let n = tsig.params.len() as u32;
+        let mut f = Function::new([]);
+        for _ in 0..=k {
+            f.instruction(&I::Block(wasm_encoder::BlockType::Empty));
+        }
+        // br_table: class c is reached by leaving k - c blocks
+        let targets: Vec<u32> = slot_types
+            .iter()
+            .map(|s| (k - class_of(s)) as u32)
+            .collect();
+        f.instruction(&I::LocalGet(n));
+        f.instruction(&I::BrTable(targets.into(), k as u32));
+        f.instruction(&I::End);
+        for c in (1..=k).rev() {
+            let u = alts[c - 1];
+            let usig = info.types[u as usize].as_ref().unwrap();
+            for (i, p) in usig.params.iter().enumerate() {
+                if (i as u32) < n {
+                    f.instruction(&I::LocalGet(i as u32));
+                } else {
+                    f.instruction(&zero(*p));
+                }
+            }
+            f.instruction(&I::LocalGet(n));
+            f.instruction(&I::CallIndirect {
+                type_index: u,
+                table_index: 0,
+            });
+            match (tsig.results.first(), usig.results.first()) {
+                (Some(t), None) => {
+                    f.instruction(&zero(*t));
+                }
+                (None, Some(_)) => {
+                    f.instruction(&I::Drop);
+                }
+                _ => {}
+            }
+            f.instruction(&I::Return);
+            f.instruction(&I::End);
+        }
+        for i in 0..n {
+            f.instruction(&I::LocalGet(i));
+        }
+        f.instruction(&I::LocalGet(n));
+        f.instruction(&I::CallIndirect {
+            type_index: ct,
+            table_index: 0,
+        });
+        f.instruction(&I::End);
+        let mut dsig = tsig.clone();
+        dsig.params.push(ValType::I32);
+        let dty = plan.type_index(info, dsig);
+        let d = plan.next_func(info);
+        plan.new_funcs.push((dty, f));
+        by_canon.insert(ct, d);
+        plan.indirect_map.insert(t, d);
+        total += 1;
+    }
+    if total > 0 {
+        out.applied.push(format!(
+            "function-pointer casts: {total} call_indirect type(s) dispatch to table functions of adaptable types"
+        ));
+    }
     Ok(())
 }

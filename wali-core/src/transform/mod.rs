@@ -27,7 +27,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]

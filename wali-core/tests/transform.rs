@@ -1,0 +1,112 @@
+//! The load-time transforms on small modules: a module that needs none is
+//! returned unchanged; rewritten modules validate.
+
+use wali_core::transform::{transform, Options};
+
+fn validate(wasm: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(wasm)
+        .expect("valid output");
+}
+
+#[test]
+fn untouched_module_is_not_rewritten() {
+    let m = wat::parse_str(
+        r#"(module (import "wali" "SYS_getpid" (func (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (table 2 funcref) (elem (i32.const 0) $a $b)
+            (func $a (param i32) (result i32) local.get 0)
+            (func $b (param i32) (result i32) i32.const 1)
+            (func (export "_start") (drop (call_indirect (param i32) (result i32) (i32.const 1) (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    assert!(out.wasm.is_none(), "{:?}", out.applied);
+    assert!(!out.needs_exceptions);
+}
+
+#[test]
+fn casts_only_where_a_table_function_has_an_adaptable_type() {
+    let m = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1 1 shared)
+            (table 3 funcref) (elem (i32.const 0) $a $v $d)
+            (func $a (param i32) (result i32) local.get 0)
+            (func $v (param i32))
+            (func $d (param f64) (result i32) i32.const 0)
+            (func (export "_start")
+              (drop (call_indirect (param i32) (result i32) (i32.const 1) (i32.const 1)))
+              (call_indirect (param i64) (i64.const 1) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a.contains("1 call_indirect type")),
+        "{:?}",
+        out.applied
+    );
+}
+
+#[test]
+fn setjmp_module_validates_and_needs_exceptions() {
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "sigsetjmp" (func $ssj (param i32 i32) (result i32)))
+            (import "wali" "longjmp" (func $lj (param i32 i32)))
+            (memory (export "memory") 1 1 shared)
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (func (export "_start") (local i32)
+              (i32.const 3)
+              (block (result i32)
+                (drop (call $ssj (i32.const 64) (i32.const 1)))
+                (i32.const 4))
+              i32.add
+              local.set 0
+              (call $lj (i32.const 64) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    assert!(out.needs_exceptions);
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let names: Vec<String> = wasmparser::Parser::new(0)
+        .parse_all(&w)
+        .filter_map(|p| match p {
+            Ok(wasmparser::Payload::ImportSection(r)) => Some(
+                r.into_imports()
+                    .map(|i| i.unwrap().name.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        names.contains(&"__wali_sjlj_sigsave".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"__wali_sjlj_longjmp".to_string()),
+        "{names:?}"
+    );
+    // every transform can be turned off
+    let none = Options {
+        setjmp: false,
+        fn_casts: false,
+        exit_on_return: false,
+    };
+    assert!(transform(&m, &none).unwrap().wasm.is_none());
+}
+
+#[test]
+fn garbage_is_an_error_not_a_panic() {
+    assert!(transform(b"\0asm\x01\0\0\0\x01\xff", &Options::default()).is_err());
+    assert!(
+        transform(b"", &Options::default()).is_err()
+            || transform(b"", &Options::default()).unwrap().wasm.is_none()
+    );
+}
