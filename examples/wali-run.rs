@@ -56,9 +56,9 @@ struct Cli {
     args: Vec<OsString>,
 }
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
+fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("wali-run: {msg}");
-    ExitCode::from(1)
+    1
 }
 
 /// Index of the module in `argv`: the first argument that is neither an
@@ -107,18 +107,24 @@ fn main() -> ExitCode {
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
     // The guest runs on a thread whose native stack comfortably holds the
     // wasm stack limit plus host frames.
+    // It also ends the process itself: after a guest fork() the child has
+    // only this thread, so the status cannot go back to main.
     let worker = std::thread::Builder::new()
         .name("wali-guest".into())
         .stack_size(stack + (32 << 20))
-        .spawn(move || run(cli, stack));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
+        .spawn(move || {
+            let code = run(cli, stack);
+            std::process::exit(code)
+        });
+    let code = match worker.map(|h| h.join()) {
+        Ok(Ok(())) => 0,
         Ok(Err(_)) => fail("internal error: the guest thread panicked"),
         Err(e) => fail(format!("cannot start the guest thread: {e}")),
-    }
+    };
+    ExitCode::from(code as u8)
 }
 
-fn run(cli: Cli, stack: usize) -> ExitCode {
+fn run(cli: Cli, stack: usize) -> i32 {
     let path = cli.module.clone();
     let guest_args = &cli.args;
     let meta = match std::fs::metadata(&path) {
@@ -181,12 +187,16 @@ fn run(cli: Cli, stack: usize) -> ExitCode {
         Err(e) => return fail(format!("cannot set up the guest: {e}")),
     };
     match runner.run(&module, ctx) {
-        Ok(wali::Outcome::Exited(code)) => ExitCode::from(wali_core::exit_status(code) as u8),
+        Ok(wali::Outcome::Exited(code)) => wali_core::exit_status(code),
         Ok(o @ wali::Outcome::Killed { .. }) => {
             if let wali::Outcome::Killed { message, .. } = &o {
                 eprintln!("wali-run: {}: {message}", path.display());
             }
-            ExitCode::from(o.exit_code() as u8)
+            o.exit_code()
+        }
+        // Runner::run carries out exec requests itself.
+        Ok(wali::Outcome::Exec(req)) => {
+            fail(format!("exec {} was not carried out", req.path.display()))
         }
         Err(e) => fail(format!("{}: {e}", path.display())),
     }

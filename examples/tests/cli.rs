@@ -301,3 +301,49 @@ fn transforms_are_reported_at_v1() {
         "the cast call traps without the transform"
     );
 }
+
+#[test]
+fn fork_wait_exec_and_pipes() {
+    let d = tempfile::tempdir().unwrap();
+    let g = guest("procs");
+    let o = wali_run()
+        .arg(&g)
+        .arg("all")
+        .arg(&g)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_forked_child_that_traps_dies_of_the_signal() {
+    // the child traps (unreachable -> SIGILL); the parent reports its wait status
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "forktrap.wasm",
+        r#"(module
+            (import "wali" "SYS_fork" (func $fork (result i64)))
+            (import "wali" "SYS_wait4" (func $wait4 (param i32 i32 i32 i32) (result i64)))
+            (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start") (local $pid i32)
+              (local.set $pid (i32.wrap_i64 (call $fork)))
+              (if (i32.eqz (local.get $pid)) (then unreachable))
+              (drop (call $wait4 (local.get $pid) (i32.const 64) (i32.const 0) (i32.const 0)))
+              ;; exit with the raw wait status's signal number
+              (drop (call $exit (i32.and (i32.load (i32.const 64)) (i32.const 127))))))"#,
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert_eq!(o.status.code(), Some(libc_sigill()), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("unreachable"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+fn libc_sigill() -> i32 {
+    4
+}

@@ -48,12 +48,18 @@ pub struct Process {
     pub(crate) stdio: Mutex<[Stdio; 3]>,
     pub(crate) program: Option<PathBuf>,
     pub(crate) signals: Mutex<crate::sys::signal::SignalTable>,
+    pub(crate) forked: AtomicBool,
 }
 
 impl Process {
     /// The guest's argument vector.
     pub fn args(&self) -> &[CString] {
         &self.args
+    }
+    /// Whether this process is a child the guest forked (host threads
+    /// other than the guest's do not exist here).
+    pub fn is_forked_child(&self) -> bool {
+        self.forked.load(Ordering::SeqCst)
     }
     /// Diagnostic verbosity (`-v=N`).
     pub fn verbosity(&self) -> u8 {
@@ -288,6 +294,7 @@ impl WaliCtxBuilder {
                 // Resolved once: the guest may change directory later.
                 program: self.program.and_then(|p| std::fs::canonicalize(p).ok()),
                 signals: Mutex::default(),
+                forked: AtomicBool::new(false),
             }),
             mem: Mem::unset(),
             tid,

@@ -42,6 +42,48 @@ pub enum Ctrl {
     /// continue from, e.g. longjmp without support for it).
     #[error("{0}")]
     Abort(String),
+    /// The guest called execve on a wasm module: the adapter replaces the
+    /// guest with it, in the same process.
+    #[error("exec {}", .0.path.display())]
+    Exec(Box<ExecRequest>),
+}
+
+/// A wasm program that replaces the guest (`execve` of a `\0asm` file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// The module to run (as opened; a `/proc/self/fd/N` path for execveat
+    /// of a descriptor).
+    pub path: std::path::PathBuf,
+    /// The new argument vector.
+    pub argv: Vec<std::ffi::CString>,
+    /// The new environment, `KEY=VALUE` strings.
+    pub env: Vec<std::ffi::CString>,
+}
+
+impl ExecRequest {
+    /// A context builder for the new program: its arguments and
+    /// environment, with diagnostics at `verbosity`.
+    pub fn builder(&self, verbosity: u8) -> WaliCtxBuilder {
+        use std::os::unix::ffi::OsStrExt;
+        let mut b = WaliCtx::builder()
+            .args(
+                self.argv
+                    .iter()
+                    .map(|a| std::ffi::OsStr::from_bytes(a.as_bytes())),
+            )
+            .verbosity(verbosity)
+            .program(&self.path);
+        for kv in &self.env {
+            let kv = kv.as_bytes();
+            if let Some(eq) = kv.iter().position(|c| *c == b'=') {
+                b = b.env(
+                    std::ffi::OsStr::from_bytes(&kv[..eq]),
+                    std::ffi::OsStr::from_bytes(&kv[eq + 1..]),
+                );
+            }
+        }
+        b
+    }
 }
 
 impl From<Errno> for Ctrl {

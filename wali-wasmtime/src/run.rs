@@ -27,6 +27,10 @@ pub enum Outcome {
     Exited(i32),
     /// The guest was ended as by signal `signal` (a wasm trap, or an abort).
     Killed { signal: i32, message: String },
+    /// The guest exec'd a wasm program, which should replace it in this
+    /// process ([`Runner::run`] does so; a host driving instances itself
+    /// runs the request's module with `request.builder(old process)`).
+    Exec(Box<wali_core::ExecRequest>),
 }
 
 impl Outcome {
@@ -35,6 +39,7 @@ impl Outcome {
         match self {
             Outcome::Exited(c) => wali_core::exit_status(*c),
             Outcome::Killed { signal, .. } => 128 + signal,
+            Outcome::Exec(_) => 0,
         }
     }
 }
@@ -64,6 +69,7 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
     if let Some(c) = e.downcast_ref::<Ctrl>() {
         return Ok(match c {
             Ctrl::Exit(code) => Outcome::Exited(*code),
+            Ctrl::Exec(req) => Outcome::Exec(req.clone()),
             Ctrl::Abort(msg) => Outcome::Killed {
                 signal: libc::SIGABRT,
                 message: msg.clone(),
@@ -132,10 +138,42 @@ pub fn run_instance<T>(
     let start = instance
         .get_typed_func::<(), ()>(&mut *store, "_start")
         .map_err(|_| wasmtime::Error::msg("not a WALI module: it exports no `_start` function"))?;
-    match start.call(&mut *store, ()) {
+    let outcome = match start.call(&mut *store, ()) {
         Ok(()) => Ok(Outcome::Exited(0)),
         Err(e) => outcome_of(e),
+    };
+    if get(store.data_mut()).process().is_forked_child() {
+        if let Ok(o @ (Outcome::Exited(_) | Outcome::Killed { .. })) = &outcome {
+            end_forked_child(o);
+        }
     }
+    outcome
+}
+
+/// A process the guest forked ends with the guest: it must not return
+/// into the host's code, which did not fork and does not expect to return
+/// twice. A guest killed by a trap dies of the matching signal, so its
+/// parent sees WIFSIGNALED as it would for a native process.
+fn end_forked_child(o: &Outcome) -> ! {
+    if let Outcome::Killed { signal, message } = o {
+        let line = format!("wali: {message}\n");
+        // SAFETY: raw writes of a host buffer to stderr (no Rust stdio
+        // lock, which another host thread may have held at fork).
+        unsafe { libc::write(2, line.as_ptr() as *const libc::c_void, line.len()) };
+        // SAFETY: resetting a disposition and raising a signal have no
+        // memory preconditions; the process is meant to end here.
+        unsafe {
+            libc::signal(*signal, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, *signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(*signal);
+        }
+    }
+    // SAFETY: _exit ends the process without running the host's atexit
+    // handlers or destructors, as a forked child should.
+    unsafe { libc::_exit(o.exit_code()) }
 }
 
 struct RunState {
@@ -149,6 +187,8 @@ fn get(s: &mut RunState) -> &mut WaliCtx {
 /// Runs WALI programs: one engine, an optional compiled-module cache.
 pub struct Runner {
     engine: Engine,
+    config: Config,
+    close_on_exec: bool,
     cache: Option<ModuleCache>,
     transforms: wali_core::transform::Options,
     verbosity: u8,
@@ -165,6 +205,8 @@ impl Runner {
     pub fn with_config(config: &Config) -> Result<Runner> {
         Ok(Runner {
             engine: Engine::new(config)?,
+            config: config.clone(),
+            close_on_exec: true,
             cache: ModuleCache::default_location(),
             transforms: Default::default(),
             verbosity: 0,
@@ -219,8 +261,67 @@ impl Runner {
         m
     }
 
-    /// Runs `module` as a program with context `ctx`; returns how it ended.
+    /// Whether a guest's exec of a wasm program closes the process's
+    /// close-on-exec descriptors, as the kernel's execve does (default
+    /// true). A host that keeps descriptors of its own open across a
+    /// guest's exec sets this to false.
+    pub fn close_on_exec(mut self, yes: bool) -> Runner {
+        self.close_on_exec = yes;
+        self
+    }
+
+    /// Runs `module` as a program with context `ctx`; returns how it
+    /// ended. A guest's exec of a wasm program replaces it here, in the
+    /// same process (pid, descriptors, working directory kept).
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
+        // Descriptors the host had before the guest ran are its own (the
+        // runtime's included): an exec does not close them.
+        let host_fds = if self.close_on_exec {
+            wali_core::sys::open_fds()
+        } else {
+            Vec::new()
+        };
+        let mut outcome = self.run_once(module, ctx)?;
+        // The exec'd program compiles without helper threads: after a
+        // guest's fork they do not exist in this process.
+        let mut child_engine: Option<Runner> = None;
+        while let Outcome::Exec(req) = &outcome {
+            let req = req.clone();
+            let old = self.verbosity;
+            if self.close_on_exec {
+                wali_core::sys::close_cloexec_fds(&host_fds);
+            }
+            if child_engine.is_none() {
+                let mut c = self.config.clone();
+                c.parallel_compilation(false);
+                let r = Runner::with_config(&c)?
+                    .transforms(self.transforms)
+                    .verbosity(old);
+                child_engine = Some(Runner {
+                    cache: self.cache.clone(),
+                    ..r
+                });
+            }
+            let runner = child_engine.as_ref().expect("set above");
+            let module = match runner.load(&req.path) {
+                Ok(m) => m,
+                Err(e) => {
+                    return Ok(Outcome::Killed {
+                        signal: libc::SIGKILL,
+                        message: format!("exec {}: {e}", req.path.display()),
+                    })
+                }
+            };
+            let ctx = req.builder(old);
+            let ctx = ctx
+                .build()
+                .map_err(|e| wasmtime::Error::msg(format!("exec: {e}")))?;
+            outcome = runner.run_once(&module, ctx)?;
+        }
+        Ok(outcome)
+    }
+
+    fn run_once(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
         check_wali_module(module)?;
         let mut linker = Linker::new(&self.engine);
         add_to_linker(&mut linker, get)?;

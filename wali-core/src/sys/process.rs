@@ -321,3 +321,255 @@ pub fn waitid(
     // SAFETY: optional siginfo_t and struct rusage.
     Ok(unsafe { syscall5(SYS_waitid, sx(idtype), zx(id), p(i), zx(options), p(r)) }?)
 }
+
+/// `fork()`: the child is a real Linux process (the host process is
+/// forked) that continues the guest right after the call with a copy of
+/// its memory and descriptors; the parent gets the child's pid.
+///
+/// As with POSIX `fork`, only the calling thread exists in the child: an
+/// embedding host's other threads do not, so a host that forks guests
+/// should not hold locks in other threads that the child needs.
+pub fn fork(cx: &mut WaliCtx) -> SysResult {
+    // SAFETY: fork has no memory preconditions; the child continues in
+    // this host call with a copy-on-write image of the process.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Errno::from_io_error(&std::io::Error::last_os_error())
+            .unwrap_or(Errno::AGAIN)
+            .into());
+    }
+    if pid == 0 {
+        cx.tid = rustix::thread::gettid().as_raw_nonzero().get();
+        cx.proc
+            .forked
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    Ok(pid as i64)
+}
+
+/// `vfork()`: a fork (the child gets its own copy of memory, which is
+/// what vfork's rules allow a child to assume anyway).
+pub fn vfork(cx: &mut WaliCtx) -> SysResult {
+    fork(cx)
+}
+
+/// Reads a NULL-terminated array of guest string pointers (argv/envp).
+fn read_strv(cx: &WaliCtx, v: i32) -> Result<Vec<std::ffi::CString>, Errno> {
+    let mut out = Vec::new();
+    if v == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    for i in 0u32.. {
+        let p: u32 = cx
+            .mem
+            .read((v as u32).checked_add(i * 4).ok_or(Errno::FAULT)?)?;
+        if p == 0 {
+            break;
+        }
+        let s = cx.mem.string(p, 128 * 1024)?;
+        total += s.len() + 1 + 8;
+        if total > 2 << 20 || i > 1 << 17 {
+            return Err(Errno::TOOBIG);
+        }
+        out.push(std::ffi::CString::new(s).expect("no NUL inside"));
+    }
+    Ok(out)
+}
+
+/// What a file starts with, for exec.
+enum Image {
+    Wasm,
+    /// `#!` with this interpreter and optional argument.
+    Script(Vec<u8>, Option<Vec<u8>>),
+    Other,
+}
+
+fn image_of(dirfd: i32, path: &std::ffi::CStr, flags: i32) -> Image {
+    let mut oflags = O_RDONLY | O_CLOEXEC;
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        oflags |= O_NOFOLLOW;
+    }
+    let fd = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        // SAFETY: dup of a descriptor number; no memory involved.
+        unsafe { libc::fcntl(dirfd, F_DUPFD_CLOEXEC, 0) }
+    } else {
+        // SAFETY: `path` is a valid C string.
+        unsafe { libc::openat(dirfd, path.as_ptr(), oflags) }
+    };
+    if fd < 0 {
+        return Image::Other;
+    }
+    let mut head = [0u8; 256];
+    // SAFETY: reads into a host buffer of that size.
+    let n = unsafe { libc::pread(fd, head.as_mut_ptr() as *mut c_void, head.len(), 0) };
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    let head = &head[..n.max(0) as usize];
+    if head.starts_with(b"\0asm") {
+        return Image::Wasm;
+    }
+    if let Some(rest) = head.strip_prefix(b"#!") {
+        let line = rest.split(|c| *c == b'\n').next().unwrap_or(&[]);
+        let line: Vec<u8> = line
+            .iter()
+            .copied()
+            .skip_while(|c| *c == b' ' || *c == b'\t')
+            .collect();
+        let mut parts = line.splitn(2, |c| *c == b' ' || *c == b'\t');
+        let interp = parts.next().unwrap_or(&[]).to_vec();
+        let arg = parts
+            .next()
+            .map(|a| a.trim_ascii().to_vec())
+            .filter(|a| !a.is_empty());
+        if !interp.is_empty() {
+            return Image::Script(interp, arg);
+        }
+    }
+    Image::Other
+}
+
+fn is_wasm_file(path: &[u8]) -> bool {
+    let Ok(c) = std::ffi::CString::new(path) else {
+        return false;
+    };
+    matches!(image_of(AT_FDCWD, &c, 0), Image::Wasm)
+}
+
+fn exec_common(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    path: std::ffi::CString,
+    argv: Vec<std::ffi::CString>,
+    env: Vec<std::ffi::CString>,
+    flags: i32,
+) -> SysResult {
+    use std::os::unix::ffi::OsStrExt;
+    match image_of(dirfd, &path, flags) {
+        Image::Wasm => {
+            // The kernel's own checks: execute permission, not a directory.
+            let ok = if path.as_bytes().is_empty() {
+                // SAFETY: plain libc call on a descriptor.
+                unsafe { libc::faccessat(dirfd, c"".as_ptr(), X_OK, AT_EMPTY_PATH) }
+            } else {
+                // SAFETY: `path` is a valid C string.
+                unsafe { libc::faccessat(dirfd, path.as_ptr(), X_OK, 0) }
+            };
+            if ok != 0 {
+                return Err(Errno::ACCESS.into());
+            }
+            let host_path = if dirfd == AT_FDCWD || path.as_bytes().starts_with(b"/") {
+                std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path.as_bytes()))
+            } else if path.as_bytes().is_empty() {
+                std::path::PathBuf::from(format!("/proc/self/fd/{dirfd}"))
+            } else {
+                std::path::PathBuf::from(format!("/proc/self/fd/{dirfd}"))
+                    .join(std::ffi::OsStr::from_bytes(path.as_bytes()))
+            };
+            cx.log(
+                2,
+                format_args!("execve: {} replaces the guest", host_path.display()),
+            );
+            Err(crate::Ctrl::Exec(Box::new(crate::ExecRequest {
+                path: host_path,
+                argv,
+                env,
+            })))
+        }
+        Image::Script(interp, arg) if is_wasm_file(&interp) => {
+            let mut args = vec![std::ffi::CString::new(interp.clone()).expect("no NUL")];
+            if let Some(a) = arg {
+                args.push(std::ffi::CString::new(a).map_err(|_| Errno::NOEXEC)?);
+            }
+            args.push(path);
+            args.extend(argv.into_iter().skip(1));
+            let interp = std::ffi::CString::new(interp).expect("no NUL");
+            exec_common(cx, AT_FDCWD, interp, args, env, 0)
+        }
+        _ => {
+            let mut a: Vec<*const c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+            a.push(std::ptr::null());
+            let mut e: Vec<*const c_char> = env.iter().map(|s| s.as_ptr()).collect();
+            e.push(std::ptr::null());
+            // SAFETY: NUL-terminated host arrays of host C strings, alive
+            // for the call; on success this process image is replaced.
+            Ok(unsafe {
+                syscall5(
+                    SYS_execveat,
+                    sx(dirfd),
+                    p(path.as_ptr()),
+                    p(a.as_ptr()),
+                    p(e.as_ptr()),
+                    zx(flags),
+                )
+            }?)
+        }
+    }
+}
+
+/// `execve(pathname, argv, envp)`: a wasm module (or a `#!` script whose
+/// interpreter is one) replaces the guest in this process (same pid, open
+/// descriptors without close-on-exec, working directory; new arguments and
+/// environment); anything else is a real execve. A failed exec returns the
+/// errno Linux gives and the guest goes on.
+pub fn execve(cx: &mut WaliCtx, pathname: i32, argv: i32, envp: i32) -> SysResult {
+    let path = std::ffi::CString::new(
+        cx.mem
+            .string(pathname as u32, crate::memory::PATH_MAX - 1)?,
+    )
+    .expect("no NUL");
+    let args = read_strv(cx, argv)?;
+    let env = read_strv(cx, envp)?;
+    exec_common(cx, AT_FDCWD, path, args, env, 0)
+}
+
+/// `execveat(dirfd, pathname, argv, envp, flags)`
+pub fn execveat(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    pathname: i32,
+    argv: i32,
+    envp: i32,
+    flags: i32,
+) -> SysResult {
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let path = std::ffi::CString::new(
+        cx.mem
+            .string(pathname as u32, crate::memory::PATH_MAX - 1)?,
+    )
+    .expect("no NUL");
+    let args = read_strv(cx, argv)?;
+    let env = read_strv(cx, envp)?;
+    exec_common(cx, dirfd, path, args, env, flags)
+}
+
+/// The descriptors open in this process now.
+pub fn open_fds() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Closes the close-on-exec descriptors of the process, as the kernel's
+/// execve does, except those in `keep` (the host's own, open before the
+/// guest started); used when a wasm exec replaces the guest in place.
+pub fn close_cloexec_fds(keep: &[i32]) {
+    for fd in open_fds() {
+        if keep.contains(&fd) {
+            continue;
+        }
+        // SAFETY: F_GETFD/close on descriptor numbers the guest opened; a
+        // number that is no longer open (the read_dir handle) just fails.
+        unsafe {
+            let f = libc::fcntl(fd, F_GETFD);
+            if f >= 0 && f & FD_CLOEXEC != 0 {
+                libc::close(fd);
+            }
+        }
+    }
+}

@@ -15,10 +15,6 @@ macro_rules! enosys {
 }
 
 enosys! {
-    fork();
-    vfork();
-    execve(pathname: i32, argv: i32, envp: i32);
-    execveat(dirfd: i32, pathname: i32, argv: i32, envp: i32, flags: i32);
     signalfd(fd: i32, mask: i32, sizemask: i32);
     signalfd4(fd: i32, mask: i32, sizemask: i32, flags: i32);
     mlockall(flags: i32);
