@@ -3,7 +3,7 @@
 //!
 //! `cargo run -p wali-examples --example embed -- prog.wasm args...`
 
-use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime::{Engine, Linker, Module};
 
 struct Host {
     wali: wali::WaliCtx,
@@ -20,7 +20,7 @@ fn main() -> wasmtime::Result<()> {
     wali::add_to_linker(&mut linker, |h: &mut Host| &mut h.wali)?;
     wali::link_module(&mut linker, &module, |h: &mut Host| &mut h.wali)?;
     let ctx = wali::WaliCtx::builder().args(&args).inherit_env().build()?;
-    let mut store = Store::new(&engine, Host { wali: ctx });
+    let mut store = wali::new_store(&engine, Host { wali: ctx }, |h: &mut Host| &mut h.wali);
     let instance = linker.instantiate(&mut store, &module)?;
     let outcome = wali::run_instance(&mut store, &instance, |h: &mut Host| &mut h.wali)?;
     std::process::exit(outcome.exit_code());

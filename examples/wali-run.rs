@@ -61,6 +61,25 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
     1
 }
 
+/// Blocks every signal a guest may catch in the calling thread.
+fn block_signals_here() {
+    // SAFETY: building and applying a signal mask for this thread only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        for s in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+        ] {
+            libc::sigdelset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Index of the module in `argv`: the first argument that is neither an
 /// option of wali-run nor the value of one. Everything after it belongs to
 /// the guest, even if it looks like an option.
@@ -116,6 +135,9 @@ fn main() -> ExitCode {
             let code = run(cli, stack);
             std::process::exit(code)
         });
+    // Process-directed signals go to the guest's thread: the kernel gives
+    // them to a thread that does not block them, preferring the main one.
+    block_signals_here();
     let code = match worker.map(|h| h.join()) {
         Ok(Ok(())) => 0,
         Ok(Err(_)) => fail("internal error: the guest thread panicked"),

@@ -347,3 +347,38 @@ fn a_forked_child_that_traps_dies_of_the_signal() {
 fn libc_sigill() -> i32 {
     4
 }
+
+#[test]
+fn guest_signal_handlers_run() {
+    let o = wali_run()
+        .arg(guest("signals"))
+        .arg("all")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_spinning_guest_dies_of_the_signal_it_gets() {
+    use std::time::{Duration, Instant};
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mut child = wali_run()
+            .arg(guest("signals"))
+            .arg("spin")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let st = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(st.signal(), Some(sig), "killed by the signal itself");
+        assert!(
+            t.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            t.elapsed()
+        );
+        let _ = code;
+    }
+}

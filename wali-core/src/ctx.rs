@@ -76,6 +76,7 @@ pub struct WaliCtx {
     pub(crate) tid: i32,
     pub(crate) clear_child_tid: u32,
     pub(crate) altstack: [u32; 3],
+    adapter: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for WaliCtx {
@@ -161,7 +162,19 @@ impl WaliCtx {
             tid,
             clear_child_tid: 0,
             altstack: [0, 2, 0],
+            adapter: None,
         }
+    }
+
+    /// Lets an engine adapter keep its own per-thread state in the context
+    /// (e.g. handles to the instance's exports).
+    pub fn set_adapter_data(&mut self, data: Box<dyn std::any::Any + Send + Sync>) {
+        self.adapter = Some(data);
+    }
+
+    /// The adapter's per-thread state, if it set one of type `D`.
+    pub fn adapter_data<D: 'static>(&self) -> Option<&D> {
+        self.adapter.as_ref()?.downcast_ref()
     }
 }
 
@@ -300,6 +313,7 @@ impl WaliCtxBuilder {
             tid,
             clear_child_tid: 0,
             altstack: [0, 2, 0],
+            adapter: None,
         })
     }
 }

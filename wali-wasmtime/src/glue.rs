@@ -13,6 +13,16 @@ pub(crate) fn finish(r: SysResult) -> Result<i64> {
     }
 }
 
+/// Runs pending guest signal handlers before a syscall returns.
+#[cold]
+fn deliver_from<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx,
+) -> Result<()> {
+    let t = crate::signals::Trampolines::from_caller(caller);
+    crate::signals::deliver(caller, get, &t)
+}
+
 #[inline]
 fn finish_aux<R>(r: Result<R, Ctrl>) -> Result<R> {
     r.map_err(wasmtime::Error::new)
@@ -31,7 +41,11 @@ macro_rules! link_syscalls {
                     concat!("SYS_", stringify!($name)),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<i64> {
                         let cx = get(caller.data_mut());
-                        finish(wali_core::sys::$name(cx, $($p),*))
+                        let r = finish(wali_core::sys::$name(cx, $($p),*));
+                        if wali_core::sys::signal::pending() {
+                            deliver_from(&mut caller, get)?;
+                        }
+                        r
                     },
                 )?;
             )*

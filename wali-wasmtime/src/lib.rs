@@ -4,7 +4,7 @@
 //! programs compiled to wasm against WALI:
 //!
 //! ```no_run
-//! use wasmtime::{Engine, Linker, Module, Store};
+//! use wasmtime::{Engine, Linker, Module};
 //! struct MyState { wali: wali::WaliCtx }
 //!
 //! # fn main() -> wasmtime::Result<()> {
@@ -14,7 +14,7 @@
 //! wali::add_to_linker(&mut linker, |s: &mut MyState| &mut s.wali)?;
 //! wali::link_module(&mut linker, &module, |s: &mut MyState| &mut s.wali)?;
 //! let ctx = wali::WaliCtx::builder().arg("hello.wasm").inherit_env().build()?;
-//! let mut store = Store::new(&engine, MyState { wali: ctx });
+//! let mut store = wali::new_store(&engine, MyState { wali: ctx }, |s: &mut MyState| &mut s.wali);
 //! let instance = linker.instantiate(&mut store, &module)?;
 //! let status = wali::run_instance(&mut store, &instance, |s| &mut s.wali)?;
 //! std::process::exit(status.exit_code());
@@ -26,10 +26,13 @@
 mod cache;
 mod glue;
 mod run;
+mod signals;
 
 pub use cache::{compile, load_module, ModuleCache};
 pub use glue::{add_to_linker, link_module};
-pub use run::{attach_memory, config, run_file, run_instance, Outcome, Runner};
+pub use run::{
+    attach_memory, config, new_store, run_file, run_instance, setup_store, Outcome, Runner,
+};
 pub use wali_core::transform::Options as TransformOptions;
 pub use wali_core::{Ctrl, GuestMemory, Stdio, WaliCtx, WaliCtxBuilder};
 

@@ -16,6 +16,8 @@ pub fn config() -> Config {
     c.shared_memory(true);
     // The setjmp/longjmp transform uses wasm exceptions.
     c.wasm_exceptions(true);
+    // A signal interrupts a guest that computes without syscalls.
+    c.epoch_interruption(true);
     c.parallel_compilation(true);
     c
 }
@@ -124,17 +126,57 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
     Err(e)
 }
 
+/// Prepares a store for WALI guests: signal delivery to a guest that
+/// computes without syscalls, through epoch interruption (which [`config`]
+/// enables). Call it before instantiating a module in the store; stores
+/// made by [`new_store`] and [`Runner`] have it.
+pub fn setup_store<T: 'static>(
+    store: &mut Store<T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+) {
+    crate::signals::register(store.engine());
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        if wali_core::sys::signal::pending() {
+            let t = get(ctx.data_mut())
+                .adapter_data::<crate::signals::Trampolines>()
+                .cloned();
+            if let Some(t) = t {
+                // The callback is not re-entrant: no epoch interruption
+                // inside the handlers (their syscalls still deliver).
+                ctx.set_epoch_deadline(u64::MAX / 2);
+                crate::signals::deliver(&mut ctx, get, &t)?;
+            }
+        }
+        Ok(wasmtime::UpdateDeadline::Continue(1))
+    });
+}
+
+/// A store for a WALI guest, prepared by [`setup_store`].
+pub fn new_store<T: 'static>(
+    engine: &Engine,
+    data: T,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    setup_store(&mut store, get);
+    store
+}
+
 /// Attaches memory and calls the guest's `_start`; returns how it ended.
 /// A guest that returns from `_start` without exiting exits with 0.
-pub fn run_instance<T>(
+pub fn run_instance<T: 'static>(
     store: &mut Store<T>,
     instance: &Instance,
-    get: impl Fn(&mut T) -> &mut WaliCtx + Copy,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
 ) -> Result<Outcome> {
     attach_memory(store, instance, get)?;
     get(store.data_mut())
         .prepare()
         .map_err(|e| wasmtime::Error::msg(format!("cannot prepare the guest: {e}")))?;
+    let tramps = crate::signals::Trampolines::of(&mut *store, instance);
+    get(store.data_mut()).set_adapter_data(Box::new(tramps));
+    setup_store(store, get);
     let start = instance
         .get_typed_func::<(), ()>(&mut *store, "_start")
         .map_err(|_| wasmtime::Error::msg("not a WALI module: it exports no `_start` function"))?;
@@ -326,7 +368,7 @@ impl Runner {
         let mut linker = Linker::new(&self.engine);
         add_to_linker(&mut linker, get)?;
         link_module(&mut linker, module, get)?;
-        let mut store = Store::new(&self.engine, RunState { wali: ctx });
+        let mut store = new_store(&self.engine, RunState { wali: ctx }, get);
         let instance = match linker.instantiate(&mut store, module) {
             Ok(i) => i,
             Err(e) => return outcome_of(e),

@@ -1,12 +1,18 @@
 //! Signals.
 //!
-//! Dispositions `SIG_DFL` and `SIG_IGN` are applied to the host process,
-//! so ignoring SIGPIPE or SIGCHLD behaves as on Linux. Guest handler
-//! functions are recorded (and read back by `oldact`), but not yet
-//! delivered: the signal keeps its default action on the host, except
-//! SIGPIPE, which is ignored so that writes to a closed pipe return EPIPE
-//! as the guest expects. Signals the engine owns (SIGSEGV, SIGBUS, SIGILL,
-//! SIGFPE, SIGTRAP) are never changed on the host: they report wasm traps.
+//! Dispositions are real: `SIG_DFL` and `SIG_IGN` are applied to the host
+//! process (a default action kills the process *of the signal*, as for a
+//! native program), and a guest handler installs a small native handler
+//! (with the guest's `SA_RESTART`, so blocking calls are interrupted or
+//! restarted exactly as Linux does) that records the signal as pending and
+//! asks the engine to interrupt a computing guest. The adapter delivers
+//! pending signals at safe points — on return from every syscall and at the
+//! engine's interruption checks — by calling the guest handler through the
+//! module's table, with the handler's mask applied (`sa_mask`, the signal
+//! itself unless `SA_NODEFER`) and `SA_RESETHAND` honoured. Signal masks
+//! are the host thread's own. Signals the engine owns (SIGSEGV, SIGBUS,
+//! SIGILL, SIGFPE, SIGTRAP) are never changed on the host: they report wasm
+//! traps.
 
 use crate::raw::{p, sx, syscall0, syscall1, syscall2, syscall3, syscall4};
 use crate::{Errno, SysResult, WaliCtx};
@@ -69,6 +75,151 @@ fn write_ksa(cx: &WaliCtx, a: u32, s: &GuestSigaction) -> Result<(), Errno> {
     cx.mem.write(a, raw)
 }
 
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+
+/// Signals caught for a guest handler and not yet delivered.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+/// Called by the native handler: how the adapter interrupts a computing guest.
+static INTERRUPT: AtomicUsize = AtomicUsize::new(0);
+/// The last `si_code`/`si_pid`/`si_uid` seen per signal (for SA_SIGINFO).
+static INFO: [[AtomicI32; 3]; 65] = [const { [const { AtomicI32::new(0) }; 3] }; 65];
+
+/// Registers the function the native signal handler calls after recording
+/// a signal, to make a computing guest reach a safe point soon (wasmtime:
+/// bump the epoch). It must be async-signal-safe.
+pub fn set_interrupt_hook(f: fn()) {
+    INTERRUPT.store(f as usize, Ordering::SeqCst);
+}
+
+/// Whether a signal waits for delivery to the guest (one relaxed load: the
+/// adapters call it on every syscall return).
+#[inline]
+pub fn pending() -> bool {
+    PENDING.load(Ordering::Relaxed) != 0
+}
+
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mut libc::c_void) {
+    if !(1..65).contains(&sig) {
+        return;
+    }
+    if !info.is_null() {
+        // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+        let i = unsafe { &*info };
+        INFO[sig as usize][0].store(i.si_code, Ordering::Relaxed);
+        // SAFETY: reading the pid/uid union members the kernel filled for
+        // user-sent signals (zero otherwise).
+        unsafe {
+            INFO[sig as usize][1].store(i.si_pid(), Ordering::Relaxed);
+            INFO[sig as usize][2].store(i.si_uid() as i32, Ordering::Relaxed);
+        }
+    }
+    PENDING.fetch_or(1u64 << (sig - 1), Ordering::SeqCst);
+    let f = INTERRUPT.load(Ordering::SeqCst);
+    if f != 0 {
+        // SAFETY: only `fn()` values are stored by `set_interrupt_hook`.
+        let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(f) };
+        f();
+    }
+}
+
+/// Installs the native handler for `sig` with the guest's restart flags.
+fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {
+    // SAFETY: a zeroed sigaction is valid; the handler only does atomic
+    // operations and calls the async-signal-safe interrupt hook.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO
+            | (flags as i32 & (libc::SA_RESTART | libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT));
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+            return Err(Errno::INVAL);
+        }
+    }
+    Ok(())
+}
+
+/// The next pending signal that has a guest handler: its bit is cleared.
+pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
+    loop {
+        let p = PENDING.load(Ordering::SeqCst);
+        if p == 0 {
+            return None;
+        }
+        let sig = p.trailing_zeros() as i32 + 1;
+        if PENDING
+            .compare_exchange(
+                p,
+                p & !(1u64 << (sig - 1)),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_err()
+        {
+            continue;
+        }
+        let act = cx
+            .proc
+            .signals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .actions[sig as usize];
+        if act.handler != WASM_SIG_DFL && act.handler != WASM_SIG_IGN && act.handler != WASM_SIG_ERR
+        {
+            return Some((sig, act));
+        }
+    }
+}
+
+/// `si_code`, `si_pid`, `si_uid` of the last `sig` caught.
+pub fn last_info(sig: i32) -> [i32; 3] {
+    let i = &INFO[sig.clamp(0, 64) as usize];
+    [
+        i[0].load(Ordering::Relaxed),
+        i[1].load(Ordering::Relaxed),
+        i[2].load(Ordering::Relaxed),
+    ]
+}
+
+/// Before running the guest handler for `sig`: blocks the handler's mask
+/// (and the signal unless SA_NODEFER), applies SA_RESETHAND; returns the
+/// mask to restore afterwards.
+pub fn enter_handler(cx: &WaliCtx, sig: i32, act: &GuestSigaction) -> u64 {
+    const SA_NODEFER: u64 = 0x4000_0000;
+    const SA_RESETHAND: u64 = 0x8000_0000;
+    let mut block = act.mask;
+    if act.flags & SA_NODEFER == 0 {
+        block |= 1u64 << (sig - 1);
+    }
+    block &= !engine_mask();
+    let mut old: u64 = 0;
+    // SAFETY: host u64 sets.
+    let _ = unsafe {
+        syscall4(
+            SYS_rt_sigprocmask,
+            SIG_BLOCK as usize,
+            p(&block),
+            p(&mut old as *mut u64),
+            8,
+        )
+    };
+    if act.flags & SA_RESETHAND != 0 {
+        cx.proc
+            .signals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .actions[sig as usize] = GuestSigaction::default();
+        let _ = host_disposition(sig, false);
+    }
+    old
+}
+
+/// After the guest handler returned (or jumped out): restores the mask.
+pub fn leave_handler(old: u64) {
+    // SAFETY: host u64 set.
+    let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&old), 0, 8) };
+}
+
 /// Sets the host disposition of `sig` to DFL or IGN.
 fn host_disposition(sig: i32, ignore: bool) -> Result<(), Errno> {
     // SAFETY: installing SIG_DFL/SIG_IGN (no handler code) for a signal the
@@ -110,11 +261,10 @@ pub fn rt_sigaction(
             return Err(Errno::INVAL.into());
         }
         if !engine_owned(signum) {
-            let ignore =
-                n.handler == WASM_SIG_IGN || (n.handler != WASM_SIG_DFL && signum == SIGPIPE);
-            host_disposition(signum, ignore)?;
-            if n.handler != WASM_SIG_DFL && n.handler != WASM_SIG_IGN {
-                cx.log(1, format_args!("signal {signum}: guest handlers are not delivered yet; default action kept"));
+            if n.handler == WASM_SIG_DFL || n.handler == WASM_SIG_IGN {
+                host_disposition(signum, n.handler == WASM_SIG_IGN)?;
+            } else {
+                host_catch(signum, n.flags)?;
             }
         }
         tab.actions[signum as usize] = n;

@@ -22,6 +22,7 @@
 mod casts;
 mod module;
 mod sjlj;
+mod trampolines;
 
 use module::ModuleInfo;
 
@@ -80,6 +81,18 @@ pub mod imports {
     pub const LONGJMP_PREPARE: &str = "__wali_sjlj_longjmp";
 }
 
+/// Functions the transforms export so the host can call guest functions
+/// by table index (signal handlers, thread entry points): the table itself
+/// is not exported by WALI modules.
+pub mod exports {
+    /// `(index, a)`: calls table entry `index` as `(i32) -> ()`.
+    pub const CALL_V_I: &str = "__wali_call_v_i";
+    /// `(index, a, b)`: calls table entry `index` as `(i32, i32) -> ()`.
+    pub const CALL_V_II: &str = "__wali_call_v_ii";
+    /// `(index, a, b, c)`: calls table entry `index` as `(i32, i32, i32) -> ()`.
+    pub const CALL_V_III: &str = "__wali_call_v_iii";
+}
+
 /// Offsets inside a jump buffer (the guest's 208-byte `__jmp_buf`) used by
 /// the setjmp transform and the host.
 pub mod jmpbuf {
@@ -119,6 +132,7 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     if opts.setjmp {
         sjlj::plan(&info, wasm, &mut plan, &mut out)?;
     }
+    trampolines::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
         return Ok(out);
     }

@@ -269,6 +269,8 @@ pub struct Plan {
     pub bodies: HashMap<u32, wasm_encoder::Function>,
     /// Imported functions renamed (by function index).
     pub renames: HashMap<u32, &'static str>,
+    /// New function exports.
+    pub new_exports: Vec<(&'static str, u32)>,
 }
 
 impl Plan {
@@ -492,6 +494,16 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 }
                 out.section(&s);
                 seen_funcs_section = true;
+            }
+            ExportSection(r) => {
+                let mut s = wasm_encoder::ExportSection::new();
+                RoundtripReencoder
+                    .parse_export_section(&mut s, r)
+                    .map_err(e)?;
+                for (name, f) in &plan.new_exports {
+                    s.export(name, wasm_encoder::ExportKind::Func, *f);
+                }
+                out.section(&s);
             }
             GlobalSection(r) => {
                 let mut s = wasm_encoder::GlobalSection::new();

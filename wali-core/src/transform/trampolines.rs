@@ -1,0 +1,56 @@
+//! Exported trampolines that call a table entry by index, for the host's
+//! calls into the guest by function pointer (signal handlers, thread entry
+//! points). Added to modules that install signal handlers or spawn threads.
+
+use super::module::{ModuleInfo, Plan, Sig};
+use super::{exports, Outcome};
+use wasm_encoder::{Function, Instruction as I};
+use wasmparser::ValType;
+
+pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
+    let wants = info.import_func("wali", "SYS_rt_sigaction").is_some()
+        || info.import_func("wali", "__wasm_thread_spawn").is_some();
+    if !wants || info.table0.is_empty() && !info.has_table0 {
+        return;
+    }
+    if info.exports.iter().any(|(n, _, _)| *n == exports::CALL_V_I) {
+        return;
+    }
+    for (name, n) in [
+        (exports::CALL_V_I, 1),
+        (exports::CALL_V_II, 2),
+        (exports::CALL_V_III, 3),
+    ] {
+        let callee = plan.type_index(
+            info,
+            Sig {
+                params: vec![ValType::I32; n],
+                results: vec![],
+            },
+        );
+        let ty = plan.type_index(
+            info,
+            Sig {
+                params: vec![ValType::I32; n + 1],
+                results: vec![],
+            },
+        );
+        let mut f = Function::new([]);
+        for i in 1..=n as u32 {
+            f.instruction(&I::LocalGet(i));
+        }
+        f.instruction(&I::LocalGet(0));
+        f.instruction(&I::CallIndirect {
+            type_index: callee,
+            table_index: 0,
+        });
+        f.instruction(&I::End);
+        let idx = plan.next_func(info);
+        plan.new_funcs.push((ty, f));
+        plan.new_exports.push((name, idx));
+    }
+    out.applied.push(
+        "trampolines: the host can call guest function pointers (signal handlers, thread entry)"
+            .into(),
+    );
+}

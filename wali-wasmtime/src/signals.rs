@@ -1,0 +1,137 @@
+//! Delivery of guest signal handlers: on return from every syscall (the
+//! glue checks one atomic), and through epoch interruption for a guest that
+//! computes without making syscalls (the native handler bumps the epoch).
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+use wali_core::sys::signal as sig;
+use wali_core::transform::exports;
+use wali_core::WaliCtx;
+use wasmtime::{AsContextMut, Engine, Instance, Result, TypedFunc};
+
+/// The trampolines of one instance that call guest function pointers.
+#[derive(Clone)]
+pub(crate) struct Trampolines {
+    v_i: Option<TypedFunc<(i32, i32), ()>>,
+    v_iii: Option<TypedFunc<(i32, i32, i32, i32), ()>>,
+}
+
+impl Trampolines {
+    pub(crate) fn from_caller<T>(caller: &mut wasmtime::Caller<'_, T>) -> Trampolines {
+        let mut typed = |name: &str| caller.get_export(name).and_then(|e| e.into_func());
+        let v_i = typed(exports::CALL_V_I);
+        let v_iii = typed(exports::CALL_V_III);
+        Trampolines {
+            v_i: v_i.and_then(|f| f.typed(&*caller).ok()),
+            v_iii: v_iii.and_then(|f| f.typed(&*caller).ok()),
+        }
+    }
+
+    pub(crate) fn of(mut store: impl AsContextMut, instance: &Instance) -> Trampolines {
+        Trampolines {
+            v_i: instance.get_typed_func(&mut store, exports::CALL_V_I).ok(),
+            v_iii: instance
+                .get_typed_func(&mut store, exports::CALL_V_III)
+                .ok(),
+        }
+    }
+}
+
+/// Runs the guest handlers of the pending signals.
+pub(crate) fn deliver<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx,
+    t: &Trampolines,
+) -> Result<()> {
+    const SA_SIGINFO: u64 = 4;
+    while let Some((signo, act)) = sig::take_pending(get(store.as_context_mut().data_mut())) {
+        let old = sig::enter_handler(get(store.as_context_mut().data_mut()), signo, &act);
+        let r = if act.flags & SA_SIGINFO != 0 {
+            match &t.v_iii {
+                Some(f) => {
+                    // siginfo_t and a zeroed ucontext in a scratch mapping of
+                    // the guest's memory, released after the handler.
+                    let mut ctx = store.as_context_mut();
+                    let cx = get(ctx.data_mut());
+                    let page = wali_core::sys::mmap(cx, 0, 4096, 3, 0x22, -1, 0).ok();
+                    if let Some(a) = page {
+                        let a = a as u32;
+                        let [code, pid, uid] = sig::last_info(signo);
+                        let _ = cx.mem.write::<[i32; 4]>(a, [signo, 0, code, 0]);
+                        let _ = cx.mem.write::<[i32; 2]>(a + 16, [pid, uid]);
+                    }
+                    let a = page.unwrap_or(0) as i32;
+                    let r = f.call(
+                        &mut store,
+                        (
+                            act.handler as i32,
+                            signo,
+                            a,
+                            if a != 0 { a + 512 } else { 0 },
+                        ),
+                    );
+                    if let Some(a) = page {
+                        let _ = wali_core::sys::munmap(
+                            get(store.as_context_mut().data_mut()),
+                            a as i32,
+                            4096,
+                        );
+                    }
+                    r
+                }
+                None => Ok(()),
+            }
+        } else {
+            match &t.v_i {
+                Some(f) => f.call(&mut store, (act.handler as i32, signo)),
+                None => Ok(()),
+            }
+        };
+        sig::leave_handler(old);
+        r?;
+    }
+    Ok(())
+}
+
+const SLOTS: usize = 8;
+static ENGINES: [AtomicPtr<Engine>; SLOTS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+
+fn bump() {
+    for slot in &ENGINES {
+        let e = slot.load(Ordering::SeqCst);
+        if !e.is_null() {
+            // SAFETY: slots only hold leaked engines, alive for the
+            // process's lifetime; increment_epoch is one atomic add.
+            unsafe { (*e).increment_epoch() };
+        }
+    }
+}
+
+/// Makes the native signal handler interrupt guests of `engine` (at most
+/// 8 engines per process; the engine is kept alive from then on).
+pub(crate) fn register(engine: &Engine) {
+    for slot in &ENGINES {
+        let e = slot.load(Ordering::SeqCst);
+        // SAFETY: as in `bump`.
+        if !e.is_null() && Engine::same(unsafe { &*e }, engine) {
+            return;
+        }
+    }
+    let leaked = Box::into_raw(Box::new(engine.clone()));
+    for slot in &ENGINES {
+        if slot
+            .compare_exchange(
+                std::ptr::null_mut(),
+                leaked,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            sig::set_interrupt_hook(bump);
+            return;
+        }
+    }
+    // SAFETY: not published anywhere: reclaim it.
+    drop(unsafe { Box::from_raw(leaked) });
+}
