@@ -382,3 +382,22 @@ fn a_spinning_guest_dies_of_the_signal_it_gets() {
         let _ = code;
     }
 }
+
+#[test]
+fn threads_share_memory_and_futexes() {
+    for n in ["16", "64"] {
+        let o = wali_run()
+            .arg(guest("threads"))
+            .args(["count", n])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{n} threads: {}", text(&o.stderr));
+    }
+    // exit_group from a thread ends the process with its status
+    let o = wali_run()
+        .arg(guest("threads"))
+        .arg("group")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o.stderr));
+}

@@ -151,6 +151,17 @@ impl WaliCtx {
         self.tid
     }
 
+    /// Sets the thread id (an adapter starting a thread does, from the
+    /// new host thread).
+    pub fn set_tid(&mut self, tid: i32) {
+        self.tid = tid;
+    }
+
+    /// The address the guest gave `set_tid_address` (0 if none).
+    pub fn clear_child_tid(&self) -> u32 {
+        self.clear_child_tid
+    }
+
     /// A context for another thread of the same process, sharing memory.
     pub fn new_thread(&self, tid: i32) -> WaliCtx {
         WaliCtx {

@@ -34,10 +34,13 @@ pub enum Ctrl {
     /// The call failed: the guest sees `-errno`.
     #[error("errno {0}")]
     Errno(Errno),
-    /// The guest process exits with this status (exit_group, __proc_exit, or
-    /// the last thread's exit).
+    /// The guest process exits with this status (exit_group, __proc_exit).
     #[error("guest exited with status {0}")]
     Exit(i32),
+    /// The calling guest thread ends (`exit`); for the last thread, the
+    /// process exits with this status.
+    #[error("guest thread exited with status {0}")]
+    ExitThread(i32),
     /// The guest must stop with this message (a guest bug the host cannot
     /// continue from, e.g. longjmp without support for it).
     #[error("{0}")]

@@ -27,12 +27,14 @@ mod cache;
 mod glue;
 mod run;
 mod signals;
+mod threads;
 
 pub use cache::{compile, load_module, ModuleCache};
 pub use glue::{add_to_linker, link_module};
 pub use run::{
     attach_memory, config, new_store, run_file, run_instance, setup_store, Outcome, Runner,
 };
+pub use threads::define_memory;
 pub use wali_core::transform::Options as TransformOptions;
 pub use wali_core::{Ctrl, GuestMemory, Stdio, WaliCtx, WaliCtxBuilder};
 

@@ -3,7 +3,7 @@
 
 use crate::{add_to_linker, link_module, ModuleCache, WasmtimeMemory};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use wali_core::{Ctrl, WaliCtx};
 use wasmtime::{
     Config, Engine, Extern, Instance, Linker, Module, Result, Store, Trap, WasmBacktrace,
@@ -70,7 +70,7 @@ pub fn attach_memory<T>(
 pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
     if let Some(c) = e.downcast_ref::<Ctrl>() {
         return Ok(match c {
-            Ctrl::Exit(code) => Outcome::Exited(*code),
+            Ctrl::Exit(code) | Ctrl::ExitThread(code) => Outcome::Exited(*code),
             Ctrl::Exec(req) => Outcome::Exec(req.clone()),
             Ctrl::Abort(msg) => Outcome::Killed {
                 signal: libc::SIGABRT,
@@ -186,7 +186,7 @@ pub fn run_instance<T: 'static>(
     };
     if get(store.data_mut()).process().is_forked_child() {
         if let Ok(o @ (Outcome::Exited(_) | Outcome::Killed { .. })) = &outcome {
-            end_forked_child(o);
+            die(o);
         }
     }
     outcome
@@ -196,7 +196,7 @@ pub fn run_instance<T: 'static>(
 /// into the host's code, which did not fork and does not expect to return
 /// twice. A guest killed by a trap dies of the matching signal, so its
 /// parent sees WIFSIGNALED as it would for a native process.
-fn end_forked_child(o: &Outcome) -> ! {
+pub(crate) fn die(o: &Outcome) -> ! {
     if let Outcome::Killed { signal, message } = o {
         let line = format!("wali: {message}\n");
         // SAFETY: raw writes of a host buffer to stderr (no Rust stdio
@@ -369,7 +369,19 @@ impl Runner {
         add_to_linker(&mut linker, get)?;
         link_module(&mut linker, module, get)?;
         let mut store = new_store(&self.engine, RunState { wali: ctx }, get);
-        let instance = match linker.instantiate(&mut store, module) {
+        crate::threads::define_memory(&mut linker, &store, module)?;
+        let spawner = Arc::new(crate::threads::Spawner {
+            pre: OnceLock::new(),
+            engine: self.engine.clone(),
+            stack: 64 << 20,
+        });
+        crate::threads::install(&mut linker, spawner.clone(), get, |wali| RunState { wali })?;
+        let pre = match linker.instantiate_pre(module) {
+            Ok(p) => p,
+            Err(e) => return outcome_of(e),
+        };
+        let _ = spawner.pre.set(pre.clone());
+        let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return outcome_of(e),
         };

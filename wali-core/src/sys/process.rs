@@ -124,7 +124,7 @@ pub fn getsid(_cx: &mut WaliCtx, pid: i32) -> SysResult {
 
 /// `exit(status)`: ends the calling thread; the last thread ends the process.
 pub fn exit(_cx: &mut WaliCtx, status: i32) -> SysResult {
-    Err(Ctrl::Exit(status))
+    Err(Ctrl::ExitThread(status))
 }
 
 /// `exit_group(status)`: ends the process.

@@ -20,6 +20,7 @@
 //!   atexit handlers run and stdio is flushed.
 
 mod casts;
+pub mod memimport;
 mod module;
 mod sjlj;
 mod trampolines;
@@ -28,7 +29,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -133,6 +134,7 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
         sjlj::plan(&info, wasm, &mut plan, &mut out)?;
     }
     trampolines::plan(&info, &mut plan, &mut out);
+    memimport::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
         return Ok(out);
     }

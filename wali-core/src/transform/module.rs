@@ -33,6 +33,10 @@ pub struct ModuleInfo<'a> {
     pub table0: Vec<Option<u32>>,
     pub has_table0: bool,
     pub bodies: Vec<FunctionBody<'a>>,
+    /// The module's own memory 0, if it defines one (and imports none).
+    pub defined_memory: Option<wasmparser::MemoryType>,
+    pub imports_memory: bool,
+    pub has_active_data: bool,
 }
 
 impl<'a> ModuleInfo<'a> {
@@ -71,7 +75,7 @@ impl<'a> ModuleInfo<'a> {
                             TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
                             TypeRef::Tag(_) => m.num_tags += 1,
                             TypeRef::Table(_) => m.has_table0 = true,
-                            TypeRef::Memory(_) => {}
+                            TypeRef::Memory(_) => m.imports_memory = true,
                         }
                     }
                 }
@@ -82,6 +86,16 @@ impl<'a> ModuleInfo<'a> {
                 }
                 Payload::TableSection(r) if r.count() > 0 => m.has_table0 = true,
                 Payload::TagSection(r) => m.num_tags += r.count(),
+                Payload::MemorySection(r) if r.count() == 1 && !m.imports_memory => {
+                    m.defined_memory = r.into_iter().next().and_then(|x| x.ok());
+                }
+                Payload::DataSection(r) => {
+                    for d in r {
+                        if matches!(d?.kind, wasmparser::DataKind::Active { .. }) {
+                            m.has_active_data = true;
+                        }
+                    }
+                }
                 Payload::GlobalSection(r) => {
                     for g in r {
                         let g = g?;
@@ -271,11 +285,14 @@ pub struct Plan {
     pub renames: HashMap<u32, &'static str>,
     /// New function exports.
     pub new_exports: Vec<(&'static str, u32)>,
+    /// Turn the defined memory into an import (threads).
+    pub memory_to_import: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.redirect_calls.is_empty()
+        !self.memory_to_import
+            && self.redirect_calls.is_empty()
             && self.call_map.is_empty()
             && self.indirect_map.is_empty()
             && self.new_funcs.is_empty()
@@ -482,8 +499,15 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                     }
                     s.import(imp.module, name, ty);
                 }
+                if plan.memory_to_import {
+                    if let Some(m) = &info.defined_memory {
+                        let ty = RoundtripReencoder.memory_type(*m).map_err(e)?;
+                        s.import(super::memimport::MODULE, super::memimport::NAME, ty);
+                    }
+                }
                 out.section(&s);
             }
+            MemorySection(_) if plan.memory_to_import => {}
             FunctionSection(r) => {
                 let mut s = wasm_encoder::FunctionSection::new();
                 for t in r {

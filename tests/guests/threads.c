@@ -1,0 +1,65 @@
+/* Threads: __wasm_thread_spawn over one shared memory, futexes, exit of a
+ * thread vs exit_group.
+ *   threads.wasm count <n>   n threads add 1000 each to a futex-locked counter
+ *   threads.wasm group       a thread's exit_group ends the process (status 7) */
+#include "wali.h"
+
+WALI(__wasm_thread_spawn) int __wasm_thread_spawn(void (*fn)(int, void *), void *arg);
+WALI(SYS_futex) i64 sys_futex(volatile int *uaddr, int op, int val, const void *ts, int *uaddr2, int val3);
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+
+/* Thread entry points use no shadow stack (they only touch globals): a
+ * libc's thread start would first give the thread a stack of its own. */
+static volatile int lock_word, counter, done, tids[64];
+
+static void lock(void) {
+    while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE) != 0)
+        sys_futex(&lock_word, FUTEX_WAIT, 1, NULL, NULL, 0);
+}
+static void unlock(void) {
+    __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+    sys_futex(&lock_word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static void worker(int tid, void *arg) {
+    int slot = (int)(long)arg;
+    tids[slot] = tid;
+    for (int i = 0; i < 1000; i++) {
+        lock();
+        counter = counter + 1;
+        unlock();
+    }
+    __atomic_fetch_add(&done, 1, __ATOMIC_SEQ_CST);
+    sys_futex(&done, FUTEX_WAKE, 1, NULL, NULL, 0);
+    sys_exit(0); /* ends this thread only */
+}
+
+static void group_exit(int tid, void *arg) {
+    (void)tid; (void)arg;
+    sys_exit_group(7);
+}
+
+static int atoi_(const char *s) { int v = 0; while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0'); return v; }
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !wstrcmp(argv[1], "group")) {
+        CHECK(__wasm_thread_spawn(group_exit, NULL) > 0);
+        for (;;) {
+            struct timespec t = {1, 0};
+            sys_nanosleep(&t, NULL);
+        }
+    }
+    int n = argc > 2 ? atoi_(argv[2]) : 16;
+    if (n > 64) n = 64;
+    for (int i = 0; i < n; i++) {
+        int tid = __wasm_thread_spawn(worker, (void *)(long)i);
+        CHECK(tid > 0);
+        CHECK(tid != (int)sys_gettid());
+    }
+    int d;
+    while ((d = done) < n) sys_futex(&done, FUTEX_WAIT, d, NULL, NULL, 0);
+    CHECK_EQ(counter, n * 1000);
+    for (int i = 0; i < n; i++) CHECK(tids[i] > 0 && tids[i] != (int)sys_gettid());
+    return 0;
+}
