@@ -64,3 +64,8 @@ impl GuestMemory for WasmtimeMemory {
             .map_err(|_| wali_core::Errno::NOMEM)
     }
 }
+
+/// The README's embedding example, compiled as a doc test.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
