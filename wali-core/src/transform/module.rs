@@ -353,6 +353,26 @@ impl Plan {
         }
     }
 
+    fn add_globals(&self, s: &mut wasm_encoder::GlobalSection) {
+        for g in &self.new_globals {
+            let ty = wasm_encoder::GlobalType {
+                val_type: wasm_encoder::ValType::I32,
+                mutable: true,
+                shared: false,
+            };
+            s.global(ty, &wasm_encoder::ConstExpr::i32_const(*g));
+        }
+    }
+
+    fn add_tags(&self, s: &mut wasm_encoder::TagSection) {
+        for t in &self.new_tags {
+            s.tag(wasm_encoder::TagType {
+                kind: wasm_encoder::TagKind::Exception,
+                func_type_idx: *t,
+            });
+        }
+    }
+
     fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
         if self.call_map.is_empty()
             && self.indirect_map.is_empty()
@@ -426,27 +446,13 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
         |out: &mut wasm_encoder::Module, id: u8, tags_done: &mut bool, globals_done: &mut bool| {
             if !*tags_done && TAG_BEFORE.contains(&id) {
                 let mut s = wasm_encoder::TagSection::new();
-                for t in &plan.new_tags {
-                    s.tag(wasm_encoder::TagType {
-                        kind: wasm_encoder::TagKind::Exception,
-                        func_type_idx: *t,
-                    });
-                }
+                plan.add_tags(&mut s);
                 out.section(&s);
                 *tags_done = true;
             }
             if !*globals_done && GLOBAL_BEFORE.contains(&id) {
                 let mut s = wasm_encoder::GlobalSection::new();
-                for g in &plan.new_globals {
-                    s.global(
-                        wasm_encoder::GlobalType {
-                            val_type: wasm_encoder::ValType::I32,
-                            mutable: true,
-                            shared: false,
-                        },
-                        &wasm_encoder::ConstExpr::i32_const(*g),
-                    );
-                }
+                plan.add_globals(&mut s);
                 out.section(&s);
                 *globals_done = true;
             }
@@ -534,28 +540,14 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 RoundtripReencoder
                     .parse_global_section(&mut s, r)
                     .map_err(e)?;
-                for g in &plan.new_globals {
-                    s.global(
-                        wasm_encoder::GlobalType {
-                            val_type: wasm_encoder::ValType::I32,
-                            mutable: true,
-                            shared: false,
-                        },
-                        &wasm_encoder::ConstExpr::i32_const(*g),
-                    );
-                }
+                plan.add_globals(&mut s);
                 globals_done = true;
                 out.section(&s);
             }
             TagSection(r) => {
                 let mut s = wasm_encoder::TagSection::new();
                 RoundtripReencoder.parse_tag_section(&mut s, r).map_err(e)?;
-                for t in &plan.new_tags {
-                    s.tag(wasm_encoder::TagType {
-                        kind: wasm_encoder::TagKind::Exception,
-                        func_type_idx: *t,
-                    });
-                }
+                plan.add_tags(&mut s);
                 tags_done = true;
                 out.section(&s);
             }
