@@ -105,7 +105,40 @@ static void exec(const char *self, const char *scratch) {
     CHECK_EQ(sys_execve((const char *)0xFFFFFFF0u, a3, a3 + 1), -EFAULT);
 }
 
+/* open descriptors of this process, counted in /proc/self/fd */
+static int count_fds(void) {
+    static char buf[4096];
+    int fd = (int)sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY, 0);
+    int n = 0;
+    i64 got;
+    while ((got = sys_getdents64(fd, buf, sizeof buf)) > 0)
+        for (i64 off = 0; off < got; off += *(u16 *)(buf + off + 16)) n++;
+    sys_close(fd);
+    return n - 3; /* ".", "..", and the directory's own descriptor */
+}
+
+/* n fork+wait cycles: no descriptor or memory growth */
+static void fork_loop(int n) {
+    int fds = count_fds();
+    unsigned long pages = __builtin_wasm_memory_size(0);
+    for (int i = 0; i < n; i++) {
+        i64 pid = sys_fork();
+        if (pid == 0) sys_exit_group(i & 0x7f);
+        int st = 0;
+        if (sys_wait4((int)pid, &st, 0, NULL) != pid || exitcode(st) != (i & 0x7f)) {
+            CHECK(0);
+            return;
+        }
+    }
+    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(__builtin_wasm_memory_size(0), pages);
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && !wstrcmp(argv[1], "forkloop")) {
+        fork_loop(atoi_(argv[2]));
+        return 0;
+    }
     if (argc >= 3 && !wstrcmp(argv[1], "child")) {
         char env[1024];
         int has = __get_init_envfile(env, sizeof env);

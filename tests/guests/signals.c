@@ -124,6 +124,21 @@ static void blocking(void) {
     sys_close(p[1]);
 }
 
+WALI(SYS_signalfd4) i64 sys_signalfd4(int fd, const u64 *mask, size_t size, int flags);
+static void sigfd(void) {
+    u64 m = 1ULL << (SIGUSR2 - 1), old;
+    sys_rt_sigprocmask(0, &m, &old, 8);
+    int fd = (int)sys_signalfd4(-1, &m, 8, 0);
+    CHECK(fd >= 0);
+    sys_kill((int)sys_getpid(), SIGUSR2);
+    u32 info[32];
+    CHECK_EQ(sys_read(fd, info, sizeof info), 128);
+    CHECK_EQ(info[0], SIGUSR2);              /* ssi_signo */
+    CHECK_EQ(sys_signalfd4(-1, &m, 4, 0), -EINVAL);
+    sys_close(fd);
+    sys_rt_sigprocmask(2, &old, NULL, 8);
+}
+
 static jmp_buf jb;
 static void jump_out(int s) { siglongjmp(jb, s); }
 static void longjmp_out(void) {
@@ -146,5 +161,6 @@ int main(int argc, char **argv) {
     compute();
     blocking();
     longjmp_out();
+    sigfd();
     return 0;
 }

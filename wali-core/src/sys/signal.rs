@@ -432,3 +432,35 @@ pub fn pause(_cx: &mut WaliCtx) -> SysResult {
     // SAFETY: no argument.
     Ok(unsafe { syscall0(SYS_pause) }?)
 }
+
+/// `signalfd4(fd, mask, sizemask, flags)`: a real signalfd (the mask is
+/// the kernel's 8-byte set; the engine's trap signals are left out).
+pub fn signalfd4(cx: &mut WaliCtx, fd: i32, mask: i32, sizemask: i32, flags: i32) -> SysResult {
+    if sizemask != 8 {
+        return Err(Errno::INVAL.into());
+    }
+    let m = cx.mem.read::<u64>(mask as u32)? & !engine_mask();
+    // SAFETY: a host u64 set.
+    Ok(unsafe { syscall4(SYS_signalfd4, sx(fd), p(&m), 8, flags as u32 as usize) }?)
+}
+
+/// `signalfd(fd, mask, sizemask)`
+pub fn signalfd(cx: &mut WaliCtx, fd: i32, mask: i32, sizemask: i32) -> SysResult {
+    signalfd4(cx, fd, mask, sizemask, 0)
+}
+
+/// What execve does to dispositions, for an exec that replaces the guest
+/// in place: signals with a guest handler go back to their default action
+/// (ignored ones stay ignored).
+pub fn reset_caught_signals(cx: &WaliCtx) {
+    let tab = cx.proc.signals.lock().unwrap_or_else(|e| e.into_inner());
+    for (sig, a) in tab.actions.iter().enumerate() {
+        if a.handler != WASM_SIG_DFL
+            && a.handler != WASM_SIG_IGN
+            && !engine_owned(sig as i32)
+            && sig > 0
+        {
+            let _ = host_disposition(sig as i32, false);
+        }
+    }
+}

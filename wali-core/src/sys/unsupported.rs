@@ -15,7 +15,5 @@ macro_rules! enosys {
 }
 
 enosys! {
-    signalfd(fd: i32, mask: i32, sizemask: i32);
-    signalfd4(fd: i32, mask: i32, sizemask: i32, flags: i32);
     mlockall(flags: i32);
 }

@@ -391,7 +391,11 @@ impl Plan {
 }
 
 pub fn enc_val(t: ValType) -> wasm_encoder::ValType {
-    RoundtripReencoder.val_type(t).expect("numeric value type")
+    // Only numeric types reach here; anything else would make the output
+    // fail validation (an error at compile time, not a panic).
+    RoundtripReencoder
+        .val_type(t)
+        .unwrap_or(wasm_encoder::ValType::I32)
 }
 
 /// Re-encodes `body` of function `func` with the plan's call mapping.

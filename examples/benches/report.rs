@@ -1,0 +1,260 @@
+//! `cargo bench -p wali-examples --bench report`: workloads under wali and
+//! natively, side by side, as a table of medians and ratios.
+//!
+//! Always run: the syscall round trip (a WAT guest: getpid, and 1-byte
+//! writes to /dev/null). Run when the prebuilt WALI guests are given:
+//! `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
+//! `lua5.4`), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
+//! and the load-time transforms alone). A workload whose input is missing
+//! is skipped with a line saying so.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wali_run() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wali-run"));
+    // bash.wasm exits 3 at startup when its environment holds a name that
+    // is not an identifier (cargo sets CARGO_BIN_EXE_wali-run); native bash
+    // does not. Keep the guests' environment plain.
+    c.env_remove("CARGO_BIN_EXE_wali-run");
+    c
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time_cmd(mut make: impl FnMut() -> Command, runs: usize) -> Option<Duration> {
+    let mut v = Vec::new();
+    for _ in 0..runs {
+        let mut c = make();
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        let t = Instant::now();
+        let st = c.status().ok()?;
+        let d = t.elapsed();
+        if !st.success() {
+            eprintln!("{c:?}: {st}");
+            return None;
+        }
+        v.push(d);
+    }
+    Some(median(v))
+}
+
+fn row(name: &str, wali: Option<Duration>, native: Option<Duration>, unit_div: f64, unit: &str) {
+    let f = |d: Option<Duration>| {
+        d.map_or("-".to_string(), |d| {
+            format!("{:.1} {unit}", d.as_secs_f64() * 1e9 / unit_div)
+        })
+    };
+    let ratio = match (wali, native) {
+        (Some(w), Some(n)) if n.as_nanos() > 0 => {
+            format!("{:.2}x", w.as_secs_f64() / n.as_secs_f64())
+        }
+        _ => "-".into(),
+    };
+    println!(
+        "| {name:<44} | {:>14} | {:>14} | {ratio:>7} |",
+        f(wali),
+        f(native)
+    );
+}
+
+fn syscall_guest(dir: &Path, which: &str, n: u32) -> PathBuf {
+    let body = match which {
+        "getpid" => "(drop (call $getpid))".to_string(),
+        _ => "(drop (call $write (local.get $fd) (i32.const 64) (i32.const 1)))".to_string(),
+    };
+    let wat = format!(
+        r#"(module
+        (import "wali" "SYS_getpid" (func $getpid (result i64)))
+        (import "wali" "SYS_write" (func $write (param i32 i32 i32) (result i64)))
+        (import "wali" "SYS_open" (func $open (param i32 i32 i32) (result i64)))
+        (memory (export "memory") 1 1 shared)
+        (data (i32.const 16) "/dev/null\00")
+        (func (export "_start") (local $i i32) (local $fd i32)
+          (local.set $fd (i32.wrap_i64 (call $open (i32.const 16) (i32.const 1) (i32.const 0))))
+          (loop $l
+            {body}
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const {n}))))))"#
+    );
+    let p = dir.join(format!("{which}-{n}.wasm"));
+    std::fs::write(&p, wat::parse_str(&wat).unwrap()).unwrap();
+    p
+}
+
+fn native_syscalls(which: &str, n: u32) -> Duration {
+    let fd = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    use std::os::fd::AsRawFd;
+    let fd = fd.as_raw_fd();
+    let t = Instant::now();
+    for _ in 0..n {
+        // SAFETY: getpid has no arguments; write reads one byte of a host buffer.
+        unsafe {
+            if which == "getpid" {
+                libc::syscall(libc::SYS_getpid);
+            } else {
+                libc::write(fd, b"x".as_ptr() as *const libc::c_void, 1);
+            }
+        }
+    }
+    t.elapsed()
+}
+
+const BINARY_TREES: &str = r#"
+local function BottomUpTree(depth)
+  if depth > 0 then depth = depth - 1
+    return { BottomUpTree(depth), BottomUpTree(depth) }
+  else return { } end
+end
+local function ItemCheck(tree)
+  if tree[1] then return 1 + ItemCheck(tree[1]) + ItemCheck(tree[2]) else return 1 end
+end
+local N = tonumber(arg and arg[1]) or 16
+local maxdepth = math.max(6, N)
+local check = ItemCheck(BottomUpTree(maxdepth + 1))
+local long = BottomUpTree(maxdepth)
+for depth = 4, maxdepth, 2 do
+  local it = 2 ^ (maxdepth - depth + 4)
+  for i = 1, it do check = check + ItemCheck(BottomUpTree(depth)) end
+end
+io.write(check + ItemCheck(long), "\n")
+"#;
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    println!("| workload | wali | native | ratio |");
+    println!("|---|---:|---:|---:|");
+    const N: u32 = 1_000_000;
+    for which in ["getpid", "write"] {
+        let g = syscall_guest(dir.path(), which, N);
+        let base = syscall_guest(dir.path(), "getpid", 0);
+        let mk = |p: PathBuf| {
+            let c = cache.clone();
+            move || {
+                let mut cmd = wali_run();
+                cmd.env("WALI_CACHE_DIR", &c).arg(&p);
+                cmd
+            }
+        };
+        time_cmd(mk(g.clone()), 1); // warm the cache
+        time_cmd(mk(base.clone()), 1);
+        let w = time_cmd(mk(g), 5);
+        let b = time_cmd(mk(base), 5);
+        let per = match (w, b) {
+            (Some(w), Some(b)) => Some(w.saturating_sub(b)),
+            _ => None,
+        };
+        let nat = median((0..5).map(|_| native_syscalls(which, N)).collect());
+        row(
+            &format!("{which}: ns per call (1M calls)"),
+            per,
+            Some(nat),
+            N as f64,
+            "ns",
+        );
+    }
+    match std::env::var_os("LUA_WASM") {
+        None => println!("| lua binary-trees: skipped (set LUA_WASM) | | | |"),
+        Some(lua) => {
+            let script = dir.path().join("binarytrees.lua");
+            std::fs::write(&script, BINARY_TREES).unwrap();
+            for depth in ["15", "16"] {
+                let run = |extra: &'static [&'static str]| {
+                    let (lua, script, c) = (lua.clone(), script.clone(), cache.clone());
+                    move || {
+                        let mut cmd = wali_run();
+                        cmd.env("WALI_CACHE_DIR", &c)
+                            .args(extra)
+                            .arg(&lua)
+                            .arg(&script)
+                            .arg(depth);
+                        cmd
+                    }
+                };
+                time_cmd(run(&[]), 1);
+                time_cmd(run(&["--no-transforms"]), 1);
+                let t = time_cmd(run(&[]), 3);
+                let u = time_cmd(run(&["--no-transforms"]), 3);
+                let nat = time_cmd(
+                    || {
+                        let mut c = Command::new("lua5.4");
+                        c.arg(&script).arg(depth);
+                        c
+                    },
+                    3,
+                );
+                row(&format!("lua binary-trees {depth} (ms)"), t, nat, 1e6, "ms");
+                row(
+                    &format!("lua binary-trees {depth}: transformed vs not (ms)"),
+                    t,
+                    u,
+                    1e6,
+                    "ms",
+                );
+            }
+        }
+    }
+    match std::env::var_os("BASH_WASM") {
+        None => println!("| bash startup: skipped (set BASH_WASM) | | | |"),
+        Some(bash) => {
+            let cold = time_cmd(
+                || {
+                    let mut c = wali_run();
+                    c.arg("--no-cache").arg(&bash).args(["-c", "true"]);
+                    c
+                },
+                3,
+            );
+            let warm_cmd = || {
+                let mut c = wali_run();
+                c.env("WALI_CACHE_DIR", &cache)
+                    .arg(&bash)
+                    .args(["-c", "true"]);
+                c
+            };
+            time_cmd(warm_cmd, 1);
+            let warm = time_cmd(warm_cmd, 7);
+            let nat = time_cmd(
+                || {
+                    let mut c = Command::new("bash");
+                    c.args(["-c", "true"]);
+                    c
+                },
+                7,
+            );
+            row(
+                "bash -c true, cold: transform + compile (ms)",
+                cold,
+                nat,
+                1e6,
+                "ms",
+            );
+            row("bash -c true, warm: cached (ms)", warm, nat, 1e6, "ms");
+            let bytes = std::fs::read(&bash).unwrap();
+            let t = median(
+                (0..3)
+                    .map(|_| {
+                        let t = Instant::now();
+                        let _ = wali_core::transform::transform(&bytes, &Default::default());
+                        t.elapsed()
+                    })
+                    .collect(),
+            );
+            row(
+                "bash.wasm load-time transforms alone (ms)",
+                Some(t),
+                None,
+                1e6,
+                "ms",
+            );
+        }
+    }
+}
