@@ -393,6 +393,13 @@ fn threads_share_memory_and_futexes() {
             .unwrap();
         assert!(o.status.success(), "{n} threads: {}", text(&o.stderr));
     }
+    // a thread in wasm's memory.atomic.wait is woken by a futex wake
+    let o = wali_run()
+        .arg(guest("threads"))
+        .arg("atomicwait")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
     // exit_group from a thread ends the process with its status
     let o = wali_run()
         .arg(guest("threads"))

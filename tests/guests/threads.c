@@ -40,6 +40,16 @@ static void group_exit(int tid, void *arg) {
     sys_exit_group(7);
 }
 
+/* a thread that waits with wasm's memory.atomic.wait, woken by a futex wake */
+static volatile int flag, woke;
+static void atomic_waiter(int tid, void *arg) {
+    (void)tid; (void)arg;
+    __builtin_wasm_memory_atomic_wait32((int *)&flag, 0, -1);
+    woke = 1;
+    sys_futex(&woke, FUTEX_WAKE, 1, NULL, NULL, 0);
+    sys_exit(0);
+}
+
 static int atoi_(const char *s) { int v = 0; while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0'); return v; }
 
 int main(int argc, char **argv) {
@@ -49,6 +59,17 @@ int main(int argc, char **argv) {
             struct timespec t = {1, 0};
             sys_nanosleep(&t, NULL);
         }
+    }
+    if (argc > 1 && !wstrcmp(argv[1], "atomicwait")) {
+        CHECK(__wasm_thread_spawn(atomic_waiter, NULL) > 0);
+        struct timespec t = {0, 50000000};
+        sys_nanosleep(&t, NULL);
+        flag = 1;
+        sys_futex(&flag, FUTEX_WAKE, 1, NULL, NULL, 0);
+        struct timespec limit = {2, 0};
+        while (!woke && sys_futex(&woke, FUTEX_WAIT, 0, &limit, NULL, 0) != -110) {}
+        CHECK_EQ(woke, 1);
+        return 0;
     }
     int n = argc > 2 ? atoi_(argv[2]) : 16;
     if (n > 64) n = 64;

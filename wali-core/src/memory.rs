@@ -20,6 +20,13 @@ pub trait GuestMemory: Send + Sync {
     fn max_size(&self) -> usize;
     /// Grows by `delta_pages` wasm pages; returns the previous size in pages.
     fn grow(&self, delta_pages: u64) -> Result<u64, Errno>;
+    /// Wakes up to `count` guest threads waiting at `addr` with wasm's
+    /// `memory.atomic.wait` (the engine's own waiters, which a kernel futex
+    /// wake does not reach); returns how many woke.
+    fn atomic_notify(&self, addr: u32, count: u32) -> u32 {
+        let _ = (addr, count);
+        0
+    }
 }
 
 /// A guest-thread view of linear memory with a cached size.

@@ -63,6 +63,9 @@ impl GuestMemory for WasmtimeMemory {
             .grow(delta_pages)
             .map_err(|_| wali_core::Errno::NOMEM)
     }
+    fn atomic_notify(&self, addr: u32, count: u32) -> u32 {
+        self.0.atomic_notify(addr as u64, count).unwrap_or(0)
+    }
 }
 
 /// The README's embedding example, compiled as a doc test.

@@ -192,7 +192,7 @@ pub fn futex(
     };
     // SAFETY: `u` (and `u2`) are aligned guest words; arg4 is a checked
     // timespec or an integer, per the command.
-    Ok(unsafe {
+    let r = unsafe {
         syscall6(
             SYS_futex,
             p(u),
@@ -202,7 +202,18 @@ pub fn futex(
             p(u2),
             zx(val3),
         )
-    }?)
+    }?;
+    if cmd == WAKE || cmd == WAKE_BITSET {
+        // Threads waiting with wasm's memory.atomic.wait on the same word
+        // wait in the engine, not in the kernel: wake them too.
+        let left = (val as u32).saturating_sub(r as u32);
+        if left > 0 {
+            if let Some(m) = cx.mem.source() {
+                return Ok(r + m.atomic_notify(uaddr as u32, left) as i64);
+            }
+        }
+    }
+    Ok(r)
 }
 
 /// `prctl(option, arg2, arg3, arg4, arg5)`: thread names, and the options
@@ -470,6 +481,7 @@ fn exec_common(
                 2,
                 format_args!("execve: {} replaces the guest", host_path.display()),
             );
+            super::signal::reset_caught_signals(cx);
             Err(crate::Ctrl::Exec(Box::new(crate::ExecRequest {
                 path: host_path,
                 argv,
