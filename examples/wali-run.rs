@@ -41,6 +41,9 @@ struct Cli {
     /// Accepted for compatibility with the reference runtime.
     #[arg(long = "max-threads", value_name = "N", hide = true)]
     max_threads: Option<usize>,
+    /// Print every syscall, strace-style, on stderr.
+    #[arg(long = "trace")]
+    trace: bool,
     /// Do not use the compiled-module cache.
     #[arg(long = "no-cache")]
     no_cache: bool,
@@ -147,6 +150,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, stack: usize) -> i32 {
+    if cli.trace || cli.verbose >= 3 {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_target(false)
+            .without_time()
+            .with_level(false)
+            .try_init();
+        wali_core::trace::enable(true);
+    }
     let path = cli.module.clone();
     let guest_args = &cli.args;
     let meta = match std::fs::metadata(&path) {

@@ -408,3 +408,40 @@ fn threads_share_memory_and_futexes() {
         .unwrap();
     assert_eq!(o.status.code(), Some(7), "{}", text(&o.stderr));
 }
+
+#[test]
+fn resource_abuse_gets_clean_errors() {
+    for mode in ["fds", "maps", "grow"] {
+        let o = wali_run().arg(guest("abuse")).arg(mode).output().unwrap();
+        assert!(o.status.success(), "{mode}: {}", text(&o.stderr));
+    }
+}
+
+#[test]
+fn trace_prints_syscalls_strace_style() {
+    let d = tempfile::tempdir().unwrap();
+    let o = wali_run()
+        .arg("--trace")
+        .arg(guest("mm"))
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = text(&o.stderr);
+    let file = d.path().join("mapped.txt");
+    assert!(
+        err.contains(&format!("open(\"{}\", 0o1102, 0o644) = ", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("mmap(NULL, 0, 0o1, 0o42, -1, 0) = -1 EINVAL"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("munmap(") && l.ends_with(") = 0")),
+        "{err}"
+    );
+    let o = wali_run().arg(guest("mm")).arg(d.path()).output().unwrap();
+    assert!(o.stderr.is_empty(), "no trace by default");
+}

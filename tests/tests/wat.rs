@@ -240,3 +240,29 @@ fn setjmp_reentry_keeps_operand_stack_values_and_takes_the_right_arm() {
         (drop (call $exit (i32.add (call $f) (call $g (i32.const 0)))))))"#;
     assert_eq!(run_wat(m, ctx()).unwrap(), Outcome::Exited(132));
 }
+
+#[test]
+fn stack_overflow_is_a_trap_and_the_host_runs_the_next_guest() {
+    let m = module("", "(call $rec)").replace(
+        "(func (export \"_start\")",
+        "(func $rec (call $rec)) (func (export \"_start\")",
+    );
+    match run_wat(&m, ctx()).unwrap() {
+        Outcome::Killed { signal, message } => {
+            assert_eq!(signal, libc::SIGSEGV);
+            assert!(
+                message.contains("call stack exhausted") && message.contains("rec"),
+                "{message}"
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(
+        run_wat(
+            &module(EXIT_GROUP, "(drop (call $exit_group (i32.const 6)))"),
+            ctx()
+        )
+        .unwrap(),
+        Outcome::Exited(6)
+    );
+}

@@ -22,6 +22,7 @@ mod ctx;
 mod memory;
 pub mod raw;
 pub mod sys;
+pub mod trace;
 pub mod transform;
 
 pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};

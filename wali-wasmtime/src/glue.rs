@@ -41,7 +41,12 @@ macro_rules! link_syscalls {
                     concat!("SYS_", stringify!($name)),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<i64> {
                         let cx = get(caller.data_mut());
-                        let r = finish(wali_core::sys::$name(cx, $($p),*));
+                        let raw = wali_core::sys::$name(cx, $($p),*);
+                        if wali_core::trace::enabled() {
+                            let ret = match &raw { Ok(v) => *v, Err(wali_core::Ctrl::Errno(e)) => -(e.raw_os_error() as i64), Err(_) => 0 };
+                            wali_core::trace::syscall(cx, stringify!($name), &[$($p as i64),*], ret);
+                        }
+                        let r = finish(raw);
                         if wali_core::sys::signal::pending() {
                             deliver_from(&mut caller, get)?;
                         }
