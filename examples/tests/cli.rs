@@ -393,6 +393,20 @@ fn threads_share_memory_and_futexes() {
             .unwrap();
         assert!(o.status.success(), "{n} threads: {}", text(&o.stderr));
     }
+    // private futexes (a libc's mutexes) wait with the engine's waiters
+    let o = wali_run()
+        .arg(guest("threads"))
+        .args(["count", "64", "private"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // wasm's memory.atomic.notify wakes a private futex waiter
+    let o = wali_run()
+        .arg(guest("threads"))
+        .arg("notifywait")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
     // a thread in wasm's memory.atomic.wait is woken by a futex wake
     let o = wali_run()
         .arg(guest("threads"))

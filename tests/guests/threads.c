@@ -13,13 +13,15 @@ WALI(SYS_futex) i64 sys_futex(volatile int *uaddr, int op, int val, const void *
  * libc's thread start would first give the thread a stack of its own. */
 static volatile int lock_word, counter, done, tids[64];
 
+/* odd-numbered runs use private futexes (what a libc's mutexes use) */
+static int fpriv;
 static void lock(void) {
     while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE) != 0)
-        sys_futex(&lock_word, FUTEX_WAIT, 1, NULL, NULL, 0);
+        sys_futex(&lock_word, FUTEX_WAIT | fpriv, 1, NULL, NULL, 0);
 }
 static void unlock(void) {
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-    sys_futex(&lock_word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    sys_futex(&lock_word, FUTEX_WAKE | fpriv, 1, NULL, NULL, 0);
 }
 
 static void worker(int tid, void *arg) {
@@ -50,6 +52,17 @@ static void atomic_waiter(int tid, void *arg) {
     sys_exit(0);
 }
 
+/* a wasm memory.atomic.notify wakes a private futex waiter */
+static volatile int word;
+static void notifier(int tid, void *arg) {
+    (void)tid; (void)arg;
+    struct timespec t = {0, 30000000};
+    sys_nanosleep(&t, NULL);
+    word = 1;
+    __builtin_wasm_memory_atomic_notify((int *)&word, 1);
+    sys_exit(0);
+}
+
 static int atoi_(const char *s) { int v = 0; while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0'); return v; }
 
 int main(int argc, char **argv) {
@@ -71,8 +84,17 @@ int main(int argc, char **argv) {
         CHECK_EQ(woke, 1);
         return 0;
     }
+    if (argc > 1 && !wstrcmp(argv[1], "notifywait")) {
+        CHECK(__wasm_thread_spawn(notifier, NULL) > 0);
+        struct timespec limit = {2, 0};
+        i64 r = sys_futex(&word, FUTEX_WAIT | 128, 0, &limit, NULL, 0);
+        CHECK(r == 0 || r == -EAGAIN);
+        CHECK_EQ(word, 1);
+        return 0;
+    }
     int n = argc > 2 ? atoi_(argv[2]) : 16;
     if (n > 64) n = 64;
+    if (argc > 3) fpriv = 128;
     for (int i = 0; i < n; i++) {
         int tid = __wasm_thread_spawn(worker, (void *)(long)i);
         CHECK(tid > 0);

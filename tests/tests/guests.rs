@@ -118,3 +118,26 @@ fn calls_through_cast_function_pointers() {
         o => panic!("{o:?}"),
     }
 }
+
+static HOST_USR2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+extern "C" fn host_usr2(_: libc::c_int) {
+    HOST_USR2.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn two_guests_in_one_host_keep_their_signals_and_the_host_keeps_its_handlers() {
+    // SAFETY: installing a handler that only stores to an atomic.
+    unsafe { libc::signal(libc::SIGUSR2, host_usr2 as *const () as libc::sighandler_t) };
+    let guests: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(|| run_guest("sigself", &[])))
+        .collect();
+    for g in guests {
+        assert_eq!(g.join().unwrap(), Outcome::Exited(0));
+    }
+    // SAFETY: raising a signal whose handler is the one above.
+    unsafe { libc::raise(libc::SIGUSR2) };
+    assert!(
+        HOST_USR2.load(std::sync::atomic::Ordering::SeqCst),
+        "the host's own handler still runs"
+    );
+}

@@ -26,7 +26,7 @@ pub mod trace;
 pub mod transform;
 
 pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};
-pub use memory::{GuestMemory, Mem};
+pub use memory::{GuestMemory, Mem, WaitResult};
 pub use rustix::io::Errno;
 
 /// Why a WALI call did not return a plain value.

@@ -27,6 +27,26 @@ pub trait GuestMemory: Send + Sync {
         let _ = (addr, count);
         0
     }
+    /// Waits like wasm's `memory.atomic.wait32` at `addr` while it holds
+    /// `expected`, for at most `timeout`. `None` when the engine offers no
+    /// such wait (the futex syscall then waits in the kernel).
+    fn atomic_wait32(
+        &self,
+        addr: u32,
+        expected: u32,
+        timeout: std::time::Duration,
+    ) -> Option<WaitResult> {
+        let _ = (addr, expected, timeout);
+        None
+    }
+}
+
+/// How an engine-side wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    Woken,
+    Mismatch,
+    TimedOut,
 }
 
 /// A guest-thread view of linear memory with a cached size.

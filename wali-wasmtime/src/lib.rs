@@ -66,6 +66,25 @@ impl GuestMemory for WasmtimeMemory {
     fn atomic_notify(&self, addr: u32, count: u32) -> u32 {
         self.0.atomic_notify(addr as u64, count).unwrap_or(0)
     }
+    fn atomic_wait32(
+        &self,
+        addr: u32,
+        expected: u32,
+        timeout: std::time::Duration,
+    ) -> Option<wali_core::WaitResult> {
+        use wasmtime::WaitResult as W;
+        Some(
+            match self
+                .0
+                .atomic_wait32(addr as u64, expected, Some(timeout))
+                .ok()?
+            {
+                W::Ok => wali_core::WaitResult::Woken,
+                W::Mismatch => wali_core::WaitResult::Mismatch,
+                W::TimedOut => wali_core::WaitResult::TimedOut,
+            },
+        )
+    }
 }
 
 /// The README's embedding example, compiled as a doc test.

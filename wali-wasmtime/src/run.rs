@@ -62,7 +62,12 @@ pub fn attach_memory<T>(
         }
         _ => return Err(wasmtime::Error::msg("not a WALI module: it exports no memory named `memory`")),
     };
-    get(store.data_mut()).set_memory(Arc::new(WasmtimeMemory(mem)));
+    let cx = get(store.data_mut());
+    cx.set_memory(Arc::new(WasmtimeMemory(mem)));
+    // The guest runs on this thread (its context may have been built on
+    // another one).
+    cx.set_tid(rustix::thread::gettid().as_raw_nonzero().get());
+    wali_core::sys::signal::mark_guest_thread();
     Ok(())
 }
 

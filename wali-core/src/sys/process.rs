@@ -3,6 +3,7 @@
 use crate::raw::{p, sx, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6, zx};
 use crate::{Ctrl, Errno, SysResult, WaliCtx};
 use libc::*;
+use rustix::time::ClockId;
 use wali_spec::layout;
 
 macro_rules! noarg {
@@ -176,6 +177,15 @@ pub fn futex(
         return Err(Errno::INVAL.into());
     }
     let u = cx.mem.buf(uaddr as u32, 4)?;
+    // Private futexes (threads of this process) wait where wasm's
+    // memory.atomic.wait waits, so the two wake each other.
+    const PRIVATE: i32 = 128;
+    if futex_op & PRIVATE != 0 {
+        if let Some(r) = private_futex(cx, cmd, futex_op, uaddr as u32, val, timeout as u32, val3)?
+        {
+            return Ok(r);
+        }
+    }
     let (arg4, u2) = match cmd {
         WAIT | WAIT_BITSET => (
             p(cx.mem.buf_opt(timeout as u32, layout::timespec::SIZE)?),
@@ -583,5 +593,97 @@ pub fn close_cloexec_fds(keep: &[i32]) {
                 libc::close(fd);
             }
         }
+    }
+}
+
+/// Private futex operations on the engine's waiters (see `futex`);
+/// `None` when this one goes to the kernel.
+fn private_futex(
+    cx: &WaliCtx,
+    cmd: i32,
+    op: i32,
+    uaddr: u32,
+    val: i32,
+    timeout: u32,
+    val3: i32,
+) -> Result<Option<i64>, crate::Ctrl> {
+    use crate::memory::WaitResult;
+    use std::time::{Duration, Instant};
+    let Some(mem) = cx.mem.source().cloned() else {
+        return Ok(None);
+    };
+    match cmd {
+        0 | 9 if cmd == 0 || val3 == -1 => {
+            // WAIT: relative timeout; WAIT_BITSET (any bit): absolute.
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let [sec, nsec]: [i64; 2] = cx.mem.read(timeout)?;
+                if !(0..1_000_000_000).contains(&nsec) || sec < 0 {
+                    return Err(Errno::INVAL.into());
+                }
+                let mut d = Duration::new(sec as u64, nsec as u32);
+                if cmd == 9 {
+                    let clock = if op & 256 != 0 {
+                        ClockId::Realtime
+                    } else {
+                        ClockId::Monotonic
+                    };
+                    let now = rustix::time::clock_gettime(clock);
+                    let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+                    d = d.saturating_sub(now);
+                }
+                Some(Instant::now() + d)
+            };
+            loop {
+                // Short slices, so a signal for this thread interrupts the
+                // wait (EINTR) as it interrupts a kernel futex wait.
+                let mut slice = Duration::from_millis(10);
+                if let Some(dl) = deadline {
+                    let left = dl.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Errno::TIMEDOUT.into());
+                    }
+                    slice = slice.min(left);
+                }
+                match mem.atomic_wait32(uaddr, val as u32, slice) {
+                    None => return Ok(None),
+                    Some(WaitResult::Woken) => return Ok(Some(0)),
+                    Some(WaitResult::Mismatch) => return Err(Errno::AGAIN.into()),
+                    Some(WaitResult::TimedOut) => {
+                        if super::signal::pending() {
+                            return Err(Errno::INTR.into());
+                        }
+                    }
+                }
+            }
+        }
+        1 | 10 => {
+            // WAKE: the engine's waiters, then any in the kernel.
+            let n = mem.atomic_notify(uaddr, val.max(0) as u32);
+            let h = cx.mem.buf(uaddr, 4)?;
+            let left = (val.max(0) as u32).saturating_sub(n) as usize;
+            // SAFETY: futex wake on an aligned guest word.
+            let k = if left > 0 {
+                unsafe { syscall3(SYS_futex, p(h), zx(op), left) }?
+            } else {
+                0
+            };
+            Ok(Some(n as i64 + k))
+        }
+        3 | 4 => {
+            // REQUEUE / CMP_REQUEUE: waiters are not moved between words
+            // here; waking them all instead is a spurious wakeup, which
+            // futex users handle.
+            if cmd == 4 {
+                let cur: i32 = cx.mem.read(uaddr)?;
+                if cur != val3 {
+                    return Err(Errno::AGAIN.into());
+                }
+            }
+            let n = mem.atomic_notify(uaddr, u32::MAX);
+            Ok(Some(n.min(val.max(0) as u32 + timeout) as i64))
+        }
+        _ => Ok(None),
     }
 }

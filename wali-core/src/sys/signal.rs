@@ -95,7 +95,22 @@ pub fn set_interrupt_hook(f: fn()) {
 /// adapters call it on every syscall return).
 #[inline]
 pub fn pending() -> bool {
-    PENDING.load(Ordering::Relaxed) != 0
+    PENDING.load(Ordering::Relaxed) != 0 || TL_PENDING.with(|p| p.load(Ordering::Relaxed)) != 0
+}
+
+thread_local! {
+    /// Signals the kernel gave to this guest thread (thread-directed, or
+    /// process-directed and picked for it).
+    static TL_PENDING: AtomicU64 = const { AtomicU64::new(0) };
+    /// Whether this host thread runs a guest.
+    static TL_GUEST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling host thread as running a guest: signals the kernel
+/// gives to it are delivered to this guest thread only (another host
+/// thread's signals go to whichever guest thread reaches a safe point).
+pub fn mark_guest_thread() {
+    TL_GUEST.with(|g| g.set(true));
 }
 
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mut libc::c_void) {
@@ -113,7 +128,14 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mu
             INFO[sig as usize][2].store(i.si_uid() as i32, Ordering::Relaxed);
         }
     }
-    PENDING.fetch_or(1u64 << (sig - 1), Ordering::SeqCst);
+    let bit = 1u64 << (sig - 1);
+    // Thread-locals with const initialisers and no destructor are plain
+    // thread-local memory: safe to touch in a signal handler.
+    if TL_GUEST.try_with(|g| g.get()).unwrap_or(false) {
+        TL_PENDING.with(|p| p.fetch_or(bit, Ordering::SeqCst));
+    } else {
+        PENDING.fetch_or(bit, Ordering::SeqCst);
+    }
     let f = INTERRUPT.load(Ordering::SeqCst);
     if f != 0 {
         // SAFETY: only `fn()` values are stored by `set_interrupt_hook`.
@@ -142,22 +164,7 @@ fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {
 /// The next pending signal that has a guest handler: its bit is cleared.
 pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
     loop {
-        let p = PENDING.load(Ordering::SeqCst);
-        if p == 0 {
-            return None;
-        }
-        let sig = p.trailing_zeros() as i32 + 1;
-        if PENDING
-            .compare_exchange(
-                p,
-                p & !(1u64 << (sig - 1)),
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            )
-            .is_err()
-        {
-            continue;
-        }
+        let sig = TL_PENDING.with(take_bit).or_else(|| take_bit(&PENDING))?;
         let act = cx
             .proc
             .signals
@@ -167,6 +174,28 @@ pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
         if act.handler != WASM_SIG_DFL && act.handler != WASM_SIG_IGN && act.handler != WASM_SIG_ERR
         {
             return Some((sig, act));
+        }
+    }
+}
+
+/// Clears and returns the lowest signal of `set`.
+fn take_bit(set: &AtomicU64) -> Option<i32> {
+    loop {
+        let p = set.load(Ordering::SeqCst);
+        if p == 0 {
+            return None;
+        }
+        let sig = p.trailing_zeros() as i32 + 1;
+        if set
+            .compare_exchange(
+                p,
+                p & !(1u64 << (sig - 1)),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            return Some(sig);
         }
     }
 }
@@ -388,8 +417,13 @@ pub fn sigaltstack(cx: &mut WaliCtx, ss: i32, old_ss: i32) -> SysResult {
     Ok(0)
 }
 
-/// `kill(pid, sig)`
-pub fn kill(_cx: &mut WaliCtx, pid: i32, sig: i32) -> SysResult {
+/// `kill(pid, sig)`. A guest signalling its own process gets the signal
+/// on the calling thread (a choice Linux may make too): with several
+/// guests in one host process, a guest's signal to itself stays its own.
+pub fn kill(cx: &mut WaliCtx, pid: i32, sig: i32) -> SysResult {
+    if sig != 0 && pid > 0 && pid as u32 == std::process::id() {
+        return tgkill(cx, pid, cx.tid, sig);
+    }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall2(SYS_kill, sx(pid), sx(sig)) }?)
 }
