@@ -118,7 +118,19 @@ static int count_fds(void) {
 }
 
 /* n fork+wait cycles: no descriptor or memory growth */
+/* resident pages of the host process (the guest runs inside it) */
+static long rss_pages(void) {
+    char b[128] = {0};
+    int fd = (int)sys_open("/proc/self/statm", O_RDONLY, 0);
+    sys_read(fd, b, sizeof b - 1);
+    sys_close(fd);
+    const char *p = b;
+    while (*p && *p != ' ') p++;
+    return atoi_(p + 1);
+}
+
 static void fork_loop(int n) {
+    long rss = rss_pages();
     int fds = count_fds();
     unsigned long pages = __builtin_wasm_memory_size(0);
     for (int i = 0; i < n; i++) {
@@ -132,6 +144,7 @@ static void fork_loop(int n) {
     }
     CHECK_EQ(count_fds(), fds);
     CHECK_EQ(__builtin_wasm_memory_size(0), pages);
+    CHECK(rss_pages() - rss < 256); /* under 1 MiB of host growth */
 }
 
 int main(int argc, char **argv) {
