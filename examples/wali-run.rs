@@ -38,9 +38,35 @@ struct Cli {
     /// Maximum wasm stack in bytes.
     #[arg(long = "stack-size", value_name = "N")]
     stack_size: Option<usize>,
-    /// Accepted for compatibility with the reference runtime.
-    #[arg(long = "max-threads", value_name = "N", hide = true)]
+    /// At most N guest threads, the main one included (the reference
+    /// runtime's flag too).
+    #[arg(long = "max-threads", value_name = "N")]
     max_threads: Option<usize>,
+    /// Deny a syscall (NAME) or a group (net, process, signal, fs-write,
+    /// identity): it returns EPERM. Repeatable.
+    #[arg(long = "deny-syscall", value_name = "NAME|GROUP")]
+    deny_syscall: Vec<String>,
+    /// Allow again what a --deny-syscall covered. Repeatable.
+    #[arg(long = "allow-syscall", value_name = "NAME|GROUP")]
+    allow_syscall: Vec<String>,
+    /// No internet sockets (AF_INET/AF_INET6 socket() fails with EACCES).
+    #[arg(long = "deny-net")]
+    deny_net: bool,
+    /// Allow connect/bind/sendto to ADDR[/PREFIX][:PORT] only. Repeatable.
+    #[arg(long = "allow-net", value_name = "ADDR/PREFIX:PORT")]
+    allow_net: Vec<String>,
+    /// execve of anything but a wasm module fails with EACCES.
+    #[arg(long = "deny-native-exec")]
+    deny_native_exec: bool,
+    /// Linear memory may not grow past BYTES (suffix K, M, G).
+    #[arg(long = "max-memory", value_name = "BYTES")]
+    max_memory: Option<String>,
+    /// At most N open descriptors.
+    #[arg(long = "max-fds", value_name = "N")]
+    max_fds: Option<u64>,
+    /// End the guest as by SIGKILL after SECS seconds.
+    #[arg(long = "timeout", value_name = "SECS")]
+    timeout: Option<f64>,
     /// Print every syscall, strace-style, on stderr.
     #[arg(long = "trace")]
     trace: bool,
@@ -62,6 +88,57 @@ struct Cli {
 fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("wali-run: {msg}");
     1
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (num, mul) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| format!("--max-memory {s}: expected BYTES[K|M|G]"))
+}
+
+/// The policy the options ask for, if any.
+fn policy(cli: &Cli) -> Result<Option<wali_core::Policy>, String> {
+    let mut p = wali_core::Policy::default();
+    let mut any = false;
+    for d in &cli.deny_syscall {
+        p.deny(d).map_err(|e| format!("--deny-syscall: {e}"))?;
+        any = true;
+    }
+    for a in &cli.allow_syscall {
+        p.allow(a).map_err(|e| format!("--allow-syscall: {e}"))?;
+    }
+    if cli.deny_net || !cli.allow_net.is_empty() {
+        p.restrict_net = true;
+        for r in &cli.allow_net {
+            p.allow_net
+                .push(wali_core::NetRule::parse(r).map_err(|e| format!("--allow-net {e}"))?);
+        }
+        any = true;
+    }
+    if cli.deny_native_exec {
+        p.deny_native_exec = true;
+        any = true;
+    }
+    if let Some(m) = &cli.max_memory {
+        p.max_memory = Some(parse_size(m)?);
+        any = true;
+    }
+    if let Some(n) = cli.max_threads {
+        p.max_threads = Some(n.max(1));
+        any = true;
+    }
+    if let Some(n) = cli.max_fds {
+        p.max_fds = Some(n);
+        any = true;
+    }
+    Ok(any.then_some(p))
 }
 
 /// Blocks every signal a guest may catch in the calling thread.
@@ -94,6 +171,12 @@ fn module_index(argv: &[OsString]) -> Option<usize> {
         "--dir",
         "--stack-size",
         "--max-threads",
+        "--deny-syscall",
+        "--allow-syscall",
+        "--allow-net",
+        "--max-memory",
+        "--max-fds",
+        "--timeout",
     ];
     let mut i = 1;
     while i < argv.len() {
@@ -216,6 +299,25 @@ fn run(cli: Cli, stack: usize) -> i32 {
     }
     if let Some(d) = &cli.cwd {
         b = b.cwd(d);
+    }
+    match policy(&cli) {
+        Ok(Some(p)) => b = b.policy(p),
+        Ok(None) => {}
+        Err(e) => return fail(e),
+    }
+    if let Some(secs) = cli.timeout {
+        if !(secs > 0.0 && secs.is_finite()) {
+            return fail("--timeout: expected a positive number of seconds");
+        }
+        // Ends the whole process as SIGKILL would, whatever the guest is
+        // doing (computing, blocked, or in a handler).
+        let _ = std::thread::Builder::new()
+            .name("wali-timeout".into())
+            .spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+                // SAFETY: signalling this process.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            });
     }
     let ctx = match b.build() {
         Ok(c) => c,

@@ -459,3 +459,105 @@ fn trace_prints_syscalls_strace_style() {
     let o = wali_run().arg(guest("mm")).arg(d.path()).output().unwrap();
     assert!(o.stderr.is_empty(), "no trace by default");
 }
+
+#[test]
+fn policy_options() {
+    let g = |n: &str| guest(n);
+    // syscalls denied by name or group return EPERM
+    let o = wali_run()
+        .args(["--deny-syscall", "getpid"])
+        .arg(g("hello"))
+        .output()
+        .unwrap();
+    assert!(text(&o.stdout).contains("pid: -1\n"), "{}", text(&o.stdout));
+    let o = wali_run()
+        .args(["--deny-syscall", "net", "--allow-syscall", "socketpair"])
+        .arg(g("netpolicy"))
+        .arg("deny")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "socket() is EPERM, not EACCES, under --deny-syscall net"
+    );
+    let o = wali_run()
+        .args(["--deny-syscall", "nonsense"])
+        .arg(g("hello"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    one_clean_line(&o);
+    // network
+    let o = wali_run()
+        .arg("--deny-net")
+        .arg(g("netpolicy"))
+        .arg("deny")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let port = 20000 + (std::process::id() % 20000);
+    let o = wali_run()
+        .arg("--allow-net")
+        .arg(format!("127.0.0.1/32:{port}"))
+        .arg(g("netpolicy"))
+        .args(["allow", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // native exec refused, wasm exec still fine
+    let d = tempfile::tempdir().unwrap();
+    let o = wali_run()
+        .arg("--deny-native-exec")
+        .arg(g("procs"))
+        .arg("all")
+        .arg(g("procs"))
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("run_capture(\"/bin/echo\", a2, out, sizeof out) == 0: got 113"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("run_capture(self"),
+        "wasm exec still works: {err}"
+    );
+    // limits
+    let o = wali_run()
+        .args(["--max-threads", "4"])
+        .arg(g("threads"))
+        .args(["limit", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = wali_run()
+        .args(["--max-memory", "256M"])
+        .arg(g("abuse"))
+        .arg("maps")
+        .output()
+        .unwrap();
+    assert!(
+        text(&o.stderr).contains("n >= 20"),
+        "fewer maps fit: {}",
+        text(&o.stderr)
+    );
+    let o = wali_run()
+        .args(["--max-fds", "16"])
+        .arg(g("abuse"))
+        .arg("fds-under")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t = std::time::Instant::now();
+    let o = wali_run()
+        .args(["--timeout", "0.5"])
+        .arg(g("signals"))
+        .arg("spin")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(o.status.signal(), Some(9), "ended as by SIGKILL");
+    assert!(t.elapsed() < std::time::Duration::from_secs(3));
+}

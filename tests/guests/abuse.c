@@ -21,6 +21,17 @@ int main(int argc, char **argv) {
         CHECK_EQ(sys_open("/dev/null", O_RDONLY, 0), 3);
         return 0;
     }
+    if (!wstrcmp(argv[1], "fds-under")) {
+        /* under wali-run --max-fds 16: EMFILE after at most 13 more */
+        struct rlimit rl = {64, 64};
+        CHECK(sys_setrlimit(RLIMIT_NOFILE, &rl) < 0); /* cannot raise it */
+        i64 r;
+        int n = 0;
+        while ((r = sys_open("/dev/null", O_RDONLY, 0)) >= 0) n++;
+        CHECK_EQ(r, -EMFILE);
+        CHECK(n > 0 && n <= 13);
+        return 0;
+    }
     if (!wstrcmp(argv[1], "maps")) {
         static i64 got[64];
         int n = 0;

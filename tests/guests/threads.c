@@ -37,6 +37,14 @@ static void worker(int tid, void *arg) {
     sys_exit(0); /* ends this thread only */
 }
 
+static void group_exit_never(int tid, void *arg) {
+    (void)tid; (void)arg;
+    for (;;) {
+        struct timespec t = {10, 0};
+        sys_nanosleep(&t, NULL);
+    }
+}
+
 static void group_exit(int tid, void *arg) {
     (void)tid; (void)arg;
     sys_exit_group(7);
@@ -90,6 +98,20 @@ int main(int argc, char **argv) {
         i64 r = sys_futex(&word, FUTEX_WAIT | 128, 0, &limit, NULL, 0);
         CHECK(r == 0 || r == -EAGAIN);
         CHECK_EQ(word, 1);
+        return 0;
+    }
+    if (argc > 2 && !wstrcmp(argv[1], "limit")) {
+        /* spawn until the runtime refuses: -EAGAIN after the limit */
+        int want = atoi_(argv[2]), made = 0;
+        for (int i = 0; i < 64; i++) {
+            int tid = __wasm_thread_spawn(group_exit_never, NULL);
+            if (tid < 0) {
+                CHECK_EQ(tid, -EAGAIN);
+                break;
+            }
+            made++;
+        }
+        CHECK_EQ(made, want);
         return 0;
     }
     int n = argc > 2 ? atoi_(argv[2]) : 16;

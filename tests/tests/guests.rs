@@ -141,3 +141,25 @@ fn two_guests_in_one_host_keep_their_signals_and_the_host_keeps_its_handlers() {
         "the host's own handler still runs"
     );
 }
+
+#[test]
+fn an_embedder_sets_a_policy() {
+    let r = runner();
+    let path = guest("netpolicy");
+    let m = r.load(&path).unwrap();
+    let mut p = wali::Policy::default();
+    p.restrict_net = true;
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .arg("deny")
+        .policy(p)
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
+    let ctx = WaliCtx::builder().arg(&path).arg("deny").build().unwrap();
+    assert_eq!(
+        r.run(&m, ctx).unwrap(),
+        Outcome::Exited(1),
+        "without the policy the checks fail"
+    );
+}

@@ -49,6 +49,8 @@ pub struct Process {
     pub(crate) program: Option<PathBuf>,
     pub(crate) signals: Mutex<crate::sys::signal::SignalTable>,
     pub(crate) forked: AtomicBool,
+    pub(crate) policy: Option<Box<crate::Policy>>,
+    pub(crate) threads: std::sync::atomic::AtomicUsize,
 }
 
 impl Process {
@@ -56,6 +58,31 @@ impl Process {
     pub fn args(&self) -> &[CString] {
         &self.args
     }
+    /// The policy, if one is set.
+    #[inline]
+    pub fn policy(&self) -> Option<&crate::Policy> {
+        self.policy.as_deref()
+    }
+
+    /// Counts a new thread; false (and not counted) when the policy's
+    /// thread limit is reached.
+    pub fn thread_started(&self) -> bool {
+        let max = self
+            .policy()
+            .and_then(|p| p.max_threads)
+            .unwrap_or(usize::MAX);
+        self.threads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Counts a thread's end.
+    pub fn thread_ended(&self) {
+        self.threads.fetch_sub(1, Ordering::SeqCst);
+    }
+
     /// Whether this process is a child the guest forked (host threads
     /// other than the guest's do not exist here).
     pub fn is_forked_child(&self) -> bool {
@@ -114,6 +141,13 @@ impl WaliCtx {
     /// Applies the process-level settings (working directory, stdio) to the
     /// host process. Called by the adapter just before `_start`.
     pub fn prepare(&self) -> std::io::Result<()> {
+        if let Some(n) = self.proc.policy().and_then(|p| p.max_fds) {
+            let lim = rustix::process::Rlimit {
+                current: Some(n),
+                maximum: Some(n),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::Nofile, lim)?;
+        }
         if let Some(dir) = &self.proc.cwd {
             std::env::set_current_dir(dir)?;
         }
@@ -208,6 +242,7 @@ pub struct WaliCtxBuilder {
     stdio: [Stdio; 3],
     verbosity: u8,
     program: Option<PathBuf>,
+    policy: Option<crate::Policy>,
 }
 
 impl WaliCtxBuilder {
@@ -277,6 +312,11 @@ impl WaliCtxBuilder {
         self.verbosity = v;
         self
     }
+    /// What the guest may do (default: everything).
+    pub fn policy(mut self, p: crate::Policy) -> Self {
+        self.policy = Some(p);
+        self
+    }
     /// The host path of the module being run (what `/proc/self/exe` means to the guest).
     pub fn program(mut self, p: impl Into<PathBuf>) -> Self {
         self.program = Some(p.into());
@@ -319,6 +359,8 @@ impl WaliCtxBuilder {
                 program: self.program.and_then(|p| std::fs::canonicalize(p).ok()),
                 signals: Mutex::default(),
                 forked: AtomicBool::new(false),
+                policy: self.policy.map(Box::new),
+                threads: std::sync::atomic::AtomicUsize::new(1),
             }),
             mem: Mem::unset(),
             tid,

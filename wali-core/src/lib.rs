@@ -20,6 +20,7 @@
 pub mod aux;
 mod ctx;
 mod memory;
+pub mod policy;
 pub mod raw;
 pub mod sys;
 pub mod trace;
@@ -27,6 +28,7 @@ pub mod transform;
 
 pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};
 pub use memory::{GuestMemory, Mem, WaitResult};
+pub use policy::{NetRule, Policy};
 pub use rustix::io::Errno;
 
 /// Why a WALI call did not return a plain value.

@@ -416,3 +416,117 @@ pub mod consts {
     pub const EXIT_ENV_FILENAME: i32 = 260;
     pub const EXIT_ENV_MALLOC: i32 = 261;
 }
+
+/// Syscall groups, for policies (`--deny-syscall GROUP`).
+pub mod groups {
+    /// Sockets and the network.
+    pub const NET: &[&str] = &[
+        "socket",
+        "socketpair",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "connect",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "getsockname",
+        "getpeername",
+    ];
+    /// Creating and replacing processes, and acting on other processes.
+    pub const PROCESS: &[&str] = &[
+        "fork",
+        "vfork",
+        "execve",
+        "execveat",
+        "kill",
+        "tkill",
+        "tgkill",
+        "wait4",
+        "waitid",
+        "setsid",
+        "setpgid",
+        "prlimit64",
+        "setpriority",
+        "sched_setaffinity",
+        "sched_setscheduler",
+    ];
+    /// Signals.
+    pub const SIGNAL: &[&str] = &[
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "rt_sigpending",
+        "rt_sigsuspend",
+        "rt_sigtimedwait",
+        "sigaltstack",
+        "kill",
+        "tkill",
+        "tgkill",
+        "alarm",
+        "setitimer",
+        "getitimer",
+        "pause",
+        "signalfd",
+        "signalfd4",
+    ];
+    /// Calls that change the file system (besides opening files for writing).
+    pub const FS_WRITE: &[&str] = &[
+        "creat",
+        "unlink",
+        "unlinkat",
+        "rename",
+        "renameat",
+        "renameat2",
+        "mkdir",
+        "mkdirat",
+        "rmdir",
+        "link",
+        "linkat",
+        "symlink",
+        "symlinkat",
+        "chmod",
+        "fchmod",
+        "fchmodat",
+        "chown",
+        "fchown",
+        "fchownat",
+        "lchown",
+        "truncate",
+        "ftruncate",
+        "utimensat",
+        "utimes",
+        "futimesat",
+        "mknod",
+        "mknodat",
+        "fallocate",
+        "chroot",
+    ];
+    /// Identity changes.
+    pub const IDENTITY: &[&str] = &[
+        "setuid",
+        "setgid",
+        "setreuid",
+        "setregid",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+    ];
+
+    /// The members of a group by name (`net`, `process`, `signal`, `fs-write`, `identity`).
+    pub fn by_name(name: &str) -> Option<&'static [&'static str]> {
+        Some(match name {
+            "net" => NET,
+            "process" => PROCESS,
+            "signal" => SIGNAL,
+            "fs-write" => FS_WRITE,
+            "identity" => IDENTITY,
+            _ => return None,
+        })
+    }
+}

@@ -41,6 +41,11 @@ macro_rules! link_syscalls {
                     concat!("SYS_", stringify!($name)),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<i64> {
                         let cx = get(caller.data_mut());
+                        if let Some(pol) = cx.process().policy() {
+                            if pol.denies($nr) {
+                                return Ok(-(libc::EPERM as i64));
+                            }
+                        }
                         let raw = wali_core::sys::$name(cx, $($p),*);
                         if wali_core::trace::enabled() {
                             let ret = match &raw { Ok(v) => *v, Err(wali_core::Ctrl::Errno(e)) => -(e.raw_os_error() as i64), Err(_) => 0 };

@@ -36,7 +36,7 @@ pub use run::{
 };
 pub use threads::define_memory;
 pub use wali_core::transform::Options as TransformOptions;
-pub use wali_core::{Ctrl, GuestMemory, Stdio, WaliCtx, WaliCtxBuilder};
+pub use wali_core::{Ctrl, GuestMemory, NetRule, Policy, Stdio, WaliCtx, WaliCtxBuilder};
 
 /// The guest's shared linear memory as wali-core sees it.
 pub struct WasmtimeMemory(pub wasmtime::SharedMemory);

@@ -59,6 +59,9 @@ where
             let Some(pre) = spawner.pre.get().cloned() else {
                 return Ok(-libc::EAGAIN);
             };
+            if !get(caller.data_mut()).process().thread_started() {
+                return Ok(-libc::EAGAIN);
+            }
             let child = get(caller.data_mut()).new_thread(0);
             let engine = spawner.engine.clone();
             let (tx, rx) = std::sync::mpsc::sync_channel::<i32>(1);
@@ -74,7 +77,10 @@ where
                 });
             match spawned {
                 Ok(_) => Ok(rx.recv().unwrap_or(-libc::EAGAIN)),
-                Err(_) => Ok(-libc::EAGAIN),
+                Err(_) => {
+                    get(caller.data_mut()).process().thread_ended();
+                    Ok(-libc::EAGAIN)
+                }
             }
         },
     )?;
@@ -91,6 +97,13 @@ fn thread_main<T: 'static>(
     tid: i32,
 ) {
     let mut store = new_store(engine, data, get);
+    struct Ended(std::sync::Arc<wali_core::Process>);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.thread_ended();
+        }
+    }
+    let _ended = Ended(get(store.data_mut()).process().clone());
     let r = (|| -> Result<()> {
         let instance = pre.instantiate(&mut store)?;
         attach_memory(&mut store, &instance, get)?;

@@ -136,6 +136,14 @@ impl MmapState {
 
 /// Grows linear memory so that `[0, end)` is accessible.
 fn ensure(cx: &WaliCtx, st: &mut MmapState, end: usize) -> Result<(), Errno> {
+    if cx
+        .proc
+        .policy()
+        .and_then(|p| p.max_memory)
+        .is_some_and(|max| end > max)
+    {
+        return Err(Errno::NOMEM);
+    }
     let src = cx.mem.source().ok_or(Errno::NOMEM)?;
     let size = src.size();
     if end > size {

@@ -10,7 +10,13 @@ use libc::*;
 use wali_spec::layout::msghdr as mh;
 
 /// `socket(domain, type, protocol)`
-pub fn socket(_cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32) -> SysResult {
+pub fn socket(cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32) -> SysResult {
+    if let Some(pol) = cx.proc.policy() {
+        if pol.restrict_net && pol.allow_net.is_empty() && (domain == AF_INET || domain == AF_INET6)
+        {
+            return Err(Errno::ACCESS.into());
+        }
+    }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall3(SYS_socket, sx(domain), sx(type_), sx(protocol)) }?)
 }
@@ -25,6 +31,16 @@ pub fn socketpair(cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32, sv: 
 fn addr_in(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<*mut u8, Errno> {
     if addrlen < 0 {
         return Err(Errno::INVAL);
+    }
+    if let Some(pol) = cx.proc.policy() {
+        if pol.restrict_net && addr != 0 {
+            let bytes = cx
+                .mem
+                .read_bytes(addr as u32, (addrlen as usize).min(128))?;
+            if !pol.net_allows(&bytes) {
+                return Err(Errno::ACCESS);
+            }
+        }
     }
     cx.mem.buf_opt(addr as u32, addrlen as usize)
 }
@@ -157,6 +173,14 @@ fn with_msghdr(
         return Err(Errno::MSGSIZE.into());
     }
     let name_h = cx.mem.buf_opt(name, namelen as usize)?;
+    if let Some(pol) = cx.proc.policy() {
+        if pol.restrict_net && !out && name != 0 {
+            let bytes = cx.mem.read_bytes(name, (namelen as usize).min(128))?;
+            if !pol.net_allows(&bytes) {
+                return Err(Errno::ACCESS.into());
+            }
+        }
+    }
     let ctl_h = cx.mem.buf_opt(control, controllen as usize)?;
     let r = with_iovecs(&cx.mem, iov, iovlen, |v, n| {
         // SAFETY: zero is a valid msghdr.

@@ -508,6 +508,16 @@ fn exec_common(
             let interp = std::ffi::CString::new(interp).expect("no NUL");
             exec_common(cx, AT_FDCWD, interp, args, env, 0)
         }
+        _ if cx.proc.policy().is_some_and(|p| p.deny_native_exec) => {
+            // A missing file is still ENOENT; an existing native one is refused.
+            // SAFETY: `path` is a valid C string.
+            if unsafe { libc::faccessat(dirfd, path.as_ptr(), F_OK, 0) } != 0 {
+                return Err(Errno::from_io_error(&std::io::Error::last_os_error())
+                    .unwrap_or(Errno::NOENT)
+                    .into());
+            }
+            Err(Errno::ACCESS.into())
+        }
         _ => {
             let mut a: Vec<*const c_char> = argv.iter().map(|s| s.as_ptr()).collect();
             a.push(std::ptr::null());
