@@ -64,6 +64,8 @@ pub struct ExecRequest {
     pub argv: Vec<std::ffi::CString>,
     /// The new environment, `KEY=VALUE` strings.
     pub env: Vec<std::ffi::CString>,
+    /// The policy of the old program, which the new one keeps.
+    pub policy: Option<Policy>,
 }
 
 impl ExecRequest {
@@ -79,6 +81,9 @@ impl ExecRequest {
             )
             .verbosity(verbosity)
             .program(&self.path);
+        if let Some(p) = &self.policy {
+            b = b.policy(p.clone());
+        }
         for kv in &self.env {
             let kv = kv.as_bytes();
             if let Some(eq) = kv.iter().position(|c| *c == b'=') {

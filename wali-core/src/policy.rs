@@ -74,7 +74,7 @@ impl NetRule {
 }
 
 /// The policy of a guest process.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     denied: [u64; 8],
     /// Deny sockets of the internet families except to/from `allow_net`.

@@ -110,3 +110,25 @@ fn garbage_is_an_error_not_a_panic() {
             || transform(b"", &Options::default()).unwrap().wasm.is_none()
     );
 }
+
+#[test]
+fn an_exec_keeps_the_policy() {
+    let mut p = wali_core::Policy::default();
+    p.deny("net").unwrap();
+    p.deny_native_exec = true;
+    let req = wali_core::ExecRequest {
+        path: "/x.wasm".into(),
+        argv: vec![c"x.wasm".into()],
+        env: vec![c"A=1".into()],
+        policy: Some(p.clone()),
+    };
+    let ctx = req.builder(0).build().unwrap();
+    assert_eq!(ctx.process().policy(), Some(&p));
+    let socket = wali_spec::syscall_by_name("socket").unwrap().nr;
+    assert!(ctx.process().policy().unwrap().denies(socket));
+    assert!(!ctx
+        .process()
+        .policy()
+        .unwrap()
+        .denies(wali_spec::syscall_by_name("read").unwrap().nr));
+}

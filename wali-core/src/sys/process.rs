@@ -496,6 +496,7 @@ fn exec_common(
                 path: host_path,
                 argv,
                 env,
+                policy: cx.proc.policy().cloned(),
             })))
         }
         Image::Script(interp, arg) if is_wasm_file(&interp) => {
