@@ -2,7 +2,8 @@
  * names a file of KEY=VALUE lines.
  *   env.wasm print          writes the file's content to stdout
  *   env.wasm none           checks that no environment is designated
- *   env.wasm expect K=V...  checks that each K=V is a line of the file */
+ *   env.wasm expect K=V...  checks that each K=V is a line of the file
+ *                           (and that no !K=V is) */
 #include "wali.h"
 
 static char content[65536];
@@ -47,6 +48,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '!') { /* "!K=V": must not be there */
+            if (has_line(argv[i] + 1)) return 5;
+            continue;
+        }
         if (!has_line(argv[i])) {
             puts_fd(2, "missing: ");
             puts_fd(2, argv[i]);

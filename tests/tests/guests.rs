@@ -163,3 +163,19 @@ fn an_embedder_sets_a_policy() {
         "without the policy the checks fail"
     );
 }
+
+#[test]
+fn environment_names_the_wali_crt_refuses_are_left_out() {
+    let r = runner();
+    let path = guest("env");
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .args(["expect", "GOOD_1=yes", "!BAD-NAME=x", "!1BAD=x"])
+        .env("GOOD_1", "yes")
+        .env("BAD-NAME", "x")
+        .env("1BAD", "x")
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
+}

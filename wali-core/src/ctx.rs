@@ -371,14 +371,22 @@ impl WaliCtxBuilder {
     }
 }
 
+fn is_identifier(k: &[u8]) -> bool {
+    matches!(k.first(), Some(c) if c.is_ascii_alphabetic() || *c == b'_')
+        && k.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
 fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
     use rustix::fs::{memfd_create, MemfdFlags};
     let mut text = Vec::new();
     for (k, v) in env {
         let (k, v) = (k.as_bytes(), v.as_bytes());
         // One variable a line, as the guest's parser reads it: a variable
-        // whose name or value holds a newline cannot be represented.
-        if k.is_empty()
+        // whose name or value holds a newline cannot be represented, and
+        // the WALI crt refuses the whole environment (exit 259) when a name
+        // is not an identifier, so such variables (cargo's
+        // CARGO_BIN_EXE_x-y, say) are left out.
+        if !is_identifier(k)
             || k.contains(&b'=')
             || k.contains(&b'\n')
             || v.contains(&b'\n')
