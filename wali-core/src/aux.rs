@@ -17,6 +17,12 @@ pub fn __deinit(_cx: &mut WaliCtx) -> Result<i32, Ctrl> {
 
 /// `__proc_exit(status)`: the end of the program.
 pub fn __proc_exit(cx: &mut WaliCtx, status: i32) -> Result<(), Ctrl> {
+    note_crt_failure(cx, status);
+    Err(Ctrl::Exit(status))
+}
+
+/// Explains the WALI crt's startup failure codes (above 255) at `-v=1`.
+pub(crate) fn note_crt_failure(cx: &WaliCtx, status: i32) {
     if status > 255 {
         let why = match status {
             257 => "startup failed",
@@ -28,7 +34,6 @@ pub fn __proc_exit(cx: &mut WaliCtx, status: i32) -> Result<(), Ctrl> {
         };
         cx.log(1, format_args!("guest crt: {why} (code {status})"));
     }
-    Err(Ctrl::Exit(status))
 }
 
 /// `__cl_get_argc()`: the number of arguments (argv[0] included).

@@ -129,7 +129,10 @@ pub fn exit(_cx: &mut WaliCtx, status: i32) -> SysResult {
 }
 
 /// `exit_group(status)`: ends the process.
-pub fn exit_group(_cx: &mut WaliCtx, status: i32) -> SysResult {
+pub fn exit_group(cx: &mut WaliCtx, status: i32) -> SysResult {
+    // The crt's __proc_exit becomes exit() after the exit-on-return
+    // transform, so its startup codes arrive here.
+    crate::aux::note_crt_failure(cx, status);
     Err(Ctrl::Exit(status))
 }
 
