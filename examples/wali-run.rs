@@ -33,7 +33,7 @@ struct Cli {
     #[arg(long = "clear-env")]
     clear_env: bool,
     /// Working directory of the guest.
-    #[arg(long = "cwd", alias = "dir", value_name = "DIR")]
+    #[arg(long = "cwd", value_name = "DIR")]
     cwd: Option<PathBuf>,
     /// Maximum wasm stack in bytes.
     #[arg(long = "stack-size", value_name = "N")]
@@ -49,6 +49,9 @@ struct Cli {
     /// Allow again what a --deny-syscall covered. Repeatable.
     #[arg(long = "allow-syscall", value_name = "NAME|GROUP")]
     allow_syscall: Vec<String>,
+    /// Confine the guest's paths to DIR (repeatable; DIR:ro read-only).
+    #[arg(long = "dir", value_name = "DIR[:ro]")]
+    dir: Vec<String>,
     /// No internet sockets (AF_INET/AF_INET6 socket() fails with EACCES).
     #[arg(long = "deny-net")]
     deny_net: bool,
@@ -120,6 +123,15 @@ fn policy(cli: &Cli) -> Result<Option<wali_core::Policy>, String> {
             p.allow_net
                 .push(wali_core::NetRule::parse(r).map_err(|e| format!("--allow-net {e}"))?);
         }
+        any = true;
+    }
+    for d in &cli.dir {
+        let (path, ro) = match d.strip_suffix(":ro") {
+            Some(p) => (p, true),
+            None => (d.as_str(), false),
+        };
+        p.allow_dir(path, ro)
+            .map_err(|e| format!("--dir {path}: {e}"))?;
         any = true;
     }
     if cli.deny_native_exec {

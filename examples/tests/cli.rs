@@ -561,3 +561,48 @@ fn policy_options() {
     assert_eq!(o.status.signal(), Some(9), "ended as by SIGKILL");
     assert!(t.elapsed() < std::time::Duration::from_secs(3));
 }
+
+#[test]
+fn confinement_to_directories() {
+    let (b, o, ro) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    std::fs::write(o.path().join("secret"), "s").unwrap();
+    std::fs::write(ro.path().join("r"), "r").unwrap();
+    let mut ro_arg = ro.path().as_os_str().to_owned();
+    ro_arg.push(":ro");
+    let o1 = wali_run()
+        .arg("--dir")
+        .arg(b.path())
+        .arg("--dir")
+        .arg(&ro_arg)
+        .arg(guest("confine"))
+        .args([b.path(), o.path(), ro.path()])
+        .output()
+        .unwrap();
+    assert!(o1.status.success(), "{}", text(&o1.stderr));
+    assert!(!o.path().join("stolen").exists() && o.path().join("secret").exists());
+    // The same guest without confinement: its escape checks fail.
+    let b2 = tempfile::tempdir().unwrap();
+    let o2 = wali_run()
+        .arg(guest("confine"))
+        .args([b2.path(), o.path(), ro.path()])
+        .output()
+        .unwrap();
+    // (it ends by exec'ing /bin/echo, which nothing stops then)
+
+    assert!(
+        text(&o2.stderr).contains("/etc/passwd"),
+        "{}",
+        text(&o2.stderr)
+    );
+    let o3 = wali_run()
+        .args(["--dir", "/nonexistent/dir"])
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert_eq!(o3.status.code(), Some(1));
+    one_clean_line(&o3);
+}

@@ -410,6 +410,16 @@ fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
 }
 
 impl Process {
+    /// The path of the environment file the host designated, if any (the
+    /// guest may always read it, whatever the confinement).
+    pub(crate) fn env_path(&self) -> Option<&std::ffi::CStr> {
+        match &self.env {
+            EnvSource::None => None,
+            EnvSource::File(p) => Some(p),
+            EnvSource::Memfd(_, p) => Some(p),
+        }
+    }
+
     pub(crate) fn mark_init(&self) -> bool {
         !self.init_called.swap(true, Ordering::SeqCst)
     }

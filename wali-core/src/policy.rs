@@ -88,6 +88,23 @@ pub struct Policy {
     pub max_threads: Option<usize>,
     /// At most this many open descriptors (RLIMIT_NOFILE of the host process).
     pub max_fds: Option<u64>,
+    /// File-system confinement: when not empty, paths resolve only inside
+    /// these trees (canonical paths; `true` = read-only).
+    pub dirs: Vec<(std::path::PathBuf, bool)>,
+}
+
+impl Policy {
+    /// Confines the guest's paths to `dir` (and the other given trees);
+    /// `read_only` refuses writes there.
+    pub fn allow_dir(
+        &mut self,
+        dir: impl AsRef<std::path::Path>,
+        read_only: bool,
+    ) -> std::io::Result<()> {
+        let c = std::fs::canonicalize(dir)?;
+        self.dirs.push((c, read_only));
+        Ok(())
+    }
 }
 
 impl Policy {

@@ -1,5 +1,6 @@
 //! Files and directories.
 
+use super::confine::{active, resolve, Last};
 use crate::raw::{p, sx, syscall1, syscall2, syscall3, syscall4, syscall5, zx};
 use crate::{Errno, SysResult, WaliCtx};
 use libc::*;
@@ -8,6 +9,9 @@ use wali_spec::layout;
 /// `openat(dirfd, pathname, flags, mode)`
 pub fn openat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, flags: i32, mode: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    if let Some(fd) = super::confine::open(cx, dirfd, path, flags, mode)? {
+        return Ok(fd);
+    }
     // SAFETY: `path` is a checked NUL-terminated guest string.
     Ok(unsafe { syscall4(SYS_openat, sx(dirfd), p(path), zx(flags), zx(mode)) }?)
 }
@@ -42,8 +46,9 @@ pub fn newfstatat(
         cx.mem.path(pathname as u32)?
     };
     let buf = cx.mem.buf(statbuf as u32, layout::stat::SIZE)?;
+    let t = resolve(cx, dirfd, path, last_of(flags), false)?;
     // SAFETY: checked path (or NULL with AT_EMPTY_PATH); `buf` holds a whole struct stat.
-    Ok(unsafe { syscall4(SYS_newfstatat, sx(dirfd), p(path), p(buf), zx(flags)) }?)
+    Ok(unsafe { syscall4(SYS_newfstatat, t.dirfd, p(t.path), p(buf), zx(flags)) }?)
 }
 
 /// `stat(pathname, statbuf)`
@@ -78,16 +83,18 @@ pub fn statx(
         cx.mem.path(pathname as u32)?
     };
     let buf = cx.mem.buf(statxbuf as u32, layout::statx::SIZE)?;
+    let t = resolve(cx, dirfd, path, last_of(flags), false)?;
     // SAFETY: checked path; `buf` holds a whole struct statx.
-    Ok(unsafe { syscall5(SYS_statx, sx(dirfd), p(path), zx(flags), zx(mask), p(buf)) }?)
+    Ok(unsafe { syscall5(SYS_statx, t.dirfd, p(t.path), zx(flags), zx(mask), p(buf)) }?)
 }
 
 /// `statfs(path, buf)`
 pub fn statfs(cx: &mut WaliCtx, path: i32, buf: i32) -> SysResult {
     let path = cx.mem.path(path as u32)?;
     let buf = cx.mem.buf(buf as u32, layout::statfs::SIZE)?;
+    let t = resolve(cx, AT_FDCWD, path, Last::Follow, false)?;
     // SAFETY: checked path and a whole struct statfs.
-    Ok(unsafe { syscall2(SYS_statfs, p(path), p(buf)) }?)
+    Ok(unsafe { syscall2(SYS_statfs, p(t.path), p(buf)) }?)
 }
 
 /// `fstatfs(fd, buf)`
@@ -162,8 +169,9 @@ pub fn pipe(cx: &mut WaliCtx, pipefd: i32) -> SysResult {
 /// `unlinkat(dirfd, pathname, flags)`
 pub fn unlinkat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, flags: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    let t = resolve(cx, dirfd, path, Last::Entry, true)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall3(SYS_unlinkat, sx(dirfd), p(path), zx(flags)) }?)
+    Ok(unsafe { syscall3(SYS_unlinkat, t.dirfd, p(t.path), zx(flags)) }?)
 }
 
 /// `unlink(pathname)`
@@ -187,14 +195,18 @@ pub fn renameat2(
 ) -> SysResult {
     let old = cx.mem.path(oldpath as u32)?;
     let new = cx.mem.path(newpath as u32)?;
+    let (a, b) = (
+        resolve(cx, olddirfd, old, Last::Entry, true)?,
+        resolve(cx, newdirfd, new, Last::Entry, true)?,
+    );
     // SAFETY: checked paths.
     Ok(unsafe {
         syscall5(
             SYS_renameat2,
-            sx(olddirfd),
-            p(old),
-            sx(newdirfd),
-            p(new),
+            a.dirfd,
+            p(a.path),
+            b.dirfd,
+            p(b.path),
             zx(flags),
         )
     }?)
@@ -219,8 +231,9 @@ pub fn rename(cx: &mut WaliCtx, oldpath: i32, newpath: i32) -> SysResult {
 /// `mkdirat(dirfd, pathname, mode)`
 pub fn mkdirat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    let t = resolve(cx, dirfd, path, Last::Entry, true)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall3(SYS_mkdirat, sx(dirfd), p(path), zx(mode)) }?)
+    Ok(unsafe { syscall3(SYS_mkdirat, t.dirfd, p(t.path), zx(mode)) }?)
 }
 
 /// `mkdir(pathname, mode)`
@@ -231,8 +244,9 @@ pub fn mkdir(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
 /// `mknodat(dirfd, pathname, mode, dev)`
 pub fn mknodat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, dev: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    let t = resolve(cx, dirfd, path, Last::Entry, true)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall4(SYS_mknodat, sx(dirfd), p(path), zx(mode), zx(dev)) }?)
+    Ok(unsafe { syscall4(SYS_mknodat, t.dirfd, p(t.path), zx(mode), zx(dev)) }?)
 }
 
 /// `mknod(pathname, mode, dev)`
@@ -251,14 +265,29 @@ pub fn linkat(
 ) -> SysResult {
     let old = cx.mem.path(oldpath as u32)?;
     let new = cx.mem.path(newpath as u32)?;
+    let follow = if flags & AT_SYMLINK_FOLLOW != 0 {
+        Last::Follow
+    } else {
+        Last::Entry
+    };
+    let (a, b) = (
+        resolve(cx, olddirfd, old, follow, true)?,
+        resolve(cx, newdirfd, new, Last::Entry, true)?,
+    );
+    // A resolved source is a /proc/self/fd path: linking it needs AT_SYMLINK_FOLLOW.
+    let flags = if a.dirfd == AT_FDCWD as isize as usize && active(cx) {
+        flags | AT_SYMLINK_FOLLOW
+    } else {
+        flags
+    };
     // SAFETY: checked paths.
     Ok(unsafe {
         syscall5(
             SYS_linkat,
-            sx(olddirfd),
-            p(old),
-            sx(newdirfd),
-            p(new),
+            a.dirfd,
+            p(a.path),
+            b.dirfd,
+            p(b.path),
             zx(flags),
         )
     }?)
@@ -269,12 +298,14 @@ pub fn link(cx: &mut WaliCtx, oldpath: i32, newpath: i32) -> SysResult {
     linkat(cx, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0)
 }
 
-/// `symlinkat(target, newdirfd, linkpath)`
+/// `symlinkat(target, newdirfd, linkpath)` (the target is data: where it
+/// points is confined when it is followed)
 pub fn symlinkat(cx: &mut WaliCtx, target: i32, newdirfd: i32, linkpath: i32) -> SysResult {
     let t = cx.mem.path(target as u32)?;
     let l = cx.mem.path(linkpath as u32)?;
+    let at = resolve(cx, newdirfd, l, Last::Entry, true)?;
     // SAFETY: checked paths.
-    Ok(unsafe { syscall3(SYS_symlinkat, p(t), sx(newdirfd), p(l)) }?)
+    Ok(unsafe { syscall3(SYS_symlinkat, p(t), at.dirfd, p(at.path)) }?)
 }
 
 /// `symlink(target, linkpath)`
@@ -300,8 +331,9 @@ pub fn readlinkat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, buf: i32, bufsiz:
             return Ok(n as i64);
         }
     }
+    let t = resolve(cx, dirfd, path, Last::Entry, false)?;
     // SAFETY: checked path; `out` holds `bufsiz` bytes.
-    Ok(unsafe { syscall4(SYS_readlinkat, sx(dirfd), p(path), p(out), zx(bufsiz)) }?)
+    Ok(unsafe { syscall4(SYS_readlinkat, t.dirfd, p(t.path), p(out), zx(bufsiz)) }?)
 }
 
 /// `readlink(pathname, buf, bufsiz)`
@@ -312,8 +344,9 @@ pub fn readlink(cx: &mut WaliCtx, pathname: i32, buf: i32, bufsiz: i32) -> SysRe
 /// `chdir(path)`
 pub fn chdir(cx: &mut WaliCtx, path: i32) -> SysResult {
     let path = cx.mem.path(path as u32)?;
+    let t = resolve(cx, AT_FDCWD, path, Last::Follow, false)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall1(SYS_chdir, p(path)) }?)
+    Ok(unsafe { syscall1(SYS_chdir, p(t.path)) }?)
 }
 
 /// `fchdir(fd)`
@@ -332,8 +365,9 @@ pub fn getcwd(cx: &mut WaliCtx, buf: i32, size: i32) -> SysResult {
 /// `faccessat2(dirfd, pathname, mode, flags)`
 pub fn faccessat2(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    let t = resolve(cx, dirfd, path, last_of(flags), mode & W_OK != 0)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall4(SYS_faccessat2, sx(dirfd), p(path), zx(mode), zx(flags)) }?)
+    Ok(unsafe { syscall4(SYS_faccessat2, t.dirfd, p(t.path), zx(mode), zx(flags)) }?)
 }
 
 /// `faccessat(dirfd, pathname, mode, flags)`: the flags are honoured
@@ -341,8 +375,9 @@ pub fn faccessat2(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags:
 pub fn faccessat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
     if flags == 0 {
         let path = cx.mem.path(pathname as u32)?;
+        let t = resolve(cx, dirfd, path, Last::Follow, mode & W_OK != 0)?;
         // SAFETY: checked path.
-        return Ok(unsafe { syscall3(SYS_faccessat, sx(dirfd), p(path), zx(mode)) }?);
+        return Ok(unsafe { syscall3(SYS_faccessat, t.dirfd, p(t.path), zx(mode)) }?);
     }
     faccessat2(cx, dirfd, pathname, mode, flags)
 }
@@ -355,13 +390,14 @@ pub fn access(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
 /// `fchmodat(dirfd, pathname, mode, flags)`
 pub fn fchmodat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, mode: i32, flags: i32) -> SysResult {
     let path = cx.mem.path(pathname as u32)?;
+    let t = resolve(cx, dirfd, path, last_of(flags), true)?;
     if flags == 0 {
         // SAFETY: checked path.
-        return Ok(unsafe { syscall3(SYS_fchmodat, sx(dirfd), p(path), zx(mode)) }?);
+        return Ok(unsafe { syscall3(SYS_fchmodat, t.dirfd, p(t.path), zx(mode)) }?);
     }
     // fchmodat2 (Linux 6.6) takes the flags.
     // SAFETY: checked path.
-    match unsafe { syscall4(452, sx(dirfd), p(path), zx(mode), zx(flags)) } {
+    match unsafe { syscall4(452, t.dirfd, p(t.path), zx(mode), zx(flags)) } {
         Err(Errno::NOSYS) => Err(Errno::OPNOTSUPP.into()),
         r => Ok(r?),
     }
@@ -392,12 +428,13 @@ pub fn fchownat(
     } else {
         cx.mem.path(pathname as u32)?
     };
+    let t = resolve(cx, dirfd, path, last_of(flags), true)?;
     // SAFETY: checked path.
     Ok(unsafe {
         syscall5(
             SYS_fchownat,
-            sx(dirfd),
-            p(path),
+            t.dirfd,
+            p(t.path),
             zx(owner),
             zx(group),
             zx(flags),
@@ -430,8 +467,9 @@ pub fn umask(_cx: &mut WaliCtx, mask: i32) -> SysResult {
 /// `truncate(path, length)`
 pub fn truncate(cx: &mut WaliCtx, path: i32, length: i64) -> SysResult {
     let path = cx.mem.path(path as u32)?;
+    let t = resolve(cx, AT_FDCWD, path, Last::Follow, true)?;
     // SAFETY: checked path.
-    Ok(unsafe { syscall2(SYS_truncate, p(path), length as usize) }?)
+    Ok(unsafe { syscall2(SYS_truncate, p(t.path), length as usize) }?)
 }
 
 /// `ftruncate(fd, length)`
@@ -500,8 +538,9 @@ pub fn utimensat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, times: i32, flags:
         cx.mem.path(pathname as u32)?
     };
     let t = cx.mem.buf_opt(times as u32, 2 * layout::timespec::SIZE)?;
+    let at = resolve(cx, dirfd, path, last_of(flags), true)?;
     // SAFETY: checked path (or NULL); `t` is NULL or two timespecs.
-    Ok(unsafe { syscall4(SYS_utimensat, sx(dirfd), p(path), p(t), zx(flags)) }?)
+    Ok(unsafe { syscall4(SYS_utimensat, at.dirfd, p(at.path), p(t), zx(flags)) }?)
 }
 
 /// `futimesat(dirfd, pathname, times)`
@@ -512,21 +551,27 @@ pub fn futimesat(cx: &mut WaliCtx, dirfd: i32, pathname: i32, times: i32) -> Sys
         cx.mem.path(pathname as u32)?
     };
     let t = cx.mem.buf_opt(times as u32, 2 * layout::timeval::SIZE)?;
+    let at = resolve(cx, dirfd, path, Last::Follow, true)?;
     // SAFETY: checked path (or NULL); `t` is NULL or two timevals.
-    Ok(unsafe { syscall3(SYS_futimesat, sx(dirfd), p(path), p(t)) }?)
+    Ok(unsafe { syscall3(SYS_futimesat, at.dirfd, p(at.path), p(t)) }?)
 }
 
 /// `utimes(filename, times)`
 pub fn utimes(cx: &mut WaliCtx, filename: i32, times: i32) -> SysResult {
     let path = cx.mem.path(filename as u32)?;
     let t = cx.mem.buf_opt(times as u32, 2 * layout::timeval::SIZE)?;
+    let at = resolve(cx, AT_FDCWD, path, Last::Follow, true)?;
     // SAFETY: checked path; `t` is NULL or two timevals.
-    Ok(unsafe { syscall2(SYS_utimes, p(path), p(t)) }?)
+    Ok(unsafe { syscall2(SYS_utimes, p(at.path), p(t)) }?)
 }
 
 /// `chroot(path)`
 pub fn chroot(cx: &mut WaliCtx, path: i32) -> SysResult {
     let path = cx.mem.path(path as u32)?;
+    if active(cx) {
+        // A confined guest keeps the root it was given.
+        return Err(Errno::PERM.into());
+    }
     // SAFETY: checked path.
     Ok(unsafe { syscall1(SYS_chroot, p(path)) }?)
 }
@@ -549,4 +594,13 @@ pub fn memfd_create(cx: &mut WaliCtx, name: i32, flags: i32) -> SysResult {
 pub fn close_range(_cx: &mut WaliCtx, first: i32, last: i32, flags: i32) -> SysResult {
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall3(SYS_close_range, zx(first), zx(last), zx(flags)) }?)
+}
+
+/// What a call with these `AT_*` flags does with a final symlink.
+fn last_of(flags: i32) -> Last {
+    if flags & AT_SYMLINK_NOFOLLOW != 0 {
+        Last::Entry
+    } else {
+        Last::Follow
+    }
 }

@@ -6,6 +6,7 @@
 //! (exit). Guest pointers are translated through [`crate::Mem`], which
 //! refuses anything outside linear memory with `EFAULT`.
 
+mod confine;
 pub mod fs;
 pub mod io;
 pub mod mm;

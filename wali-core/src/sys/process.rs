@@ -468,6 +468,37 @@ fn exec_common(
     env: Vec<std::ffi::CString>,
     flags: i32,
 ) -> SysResult {
+    // Under file-system confinement, the file is the one resolved inside
+    // the allowed trees: its canonical path, read back from the descriptor
+    // the kernel resolved beneath the tree's root.
+    if super::confine::active(cx) && !path.as_bytes().is_empty() {
+        let t = super::confine::resolve(
+            cx,
+            dirfd,
+            path.as_ptr(),
+            super::confine::Last::Follow,
+            false,
+        )?;
+        // SAFETY: resolve returns a NUL-terminated host string.
+        let proc_path = unsafe { std::ffi::CStr::from_ptr(t.path) }
+            .to_string_lossy()
+            .into_owned();
+        let real = std::fs::read_link(&proc_path).map_err(|_| Errno::ACCESS)?;
+        use std::os::unix::ffi::OsStrExt;
+        let real = std::ffi::CString::new(real.as_os_str().as_bytes()).map_err(|_| Errno::INVAL)?;
+        return exec_resolved(cx, AT_FDCWD, real, argv, env, flags & !AT_SYMLINK_NOFOLLOW);
+    }
+    exec_resolved(cx, dirfd, path, argv, env, flags)
+}
+
+fn exec_resolved(
+    cx: &mut WaliCtx,
+    dirfd: i32,
+    path: std::ffi::CString,
+    argv: Vec<std::ffi::CString>,
+    env: Vec<std::ffi::CString>,
+    flags: i32,
+) -> SysResult {
     use std::os::unix::ffi::OsStrExt;
     match image_of(dirfd, &path, flags) {
         Image::Wasm => {
