@@ -70,6 +70,13 @@ struct Cli {
     /// End the guest as by SIGKILL after SECS seconds.
     #[arg(long = "timeout", value_name = "SECS")]
     timeout: Option<f64>,
+    /// Register wasm modules (magic \0asm) with the kernel's binfmt_misc,
+    /// this wali-run as their interpreter, so `./prog.wasm` runs (root).
+    #[arg(long = "register-binfmt", exclusive = true)]
+    register_binfmt: bool,
+    /// Remove that registration.
+    #[arg(long = "unregister-binfmt", exclusive = true)]
+    unregister_binfmt: bool,
     /// Print every syscall, strace-style, on stderr.
     #[arg(long = "trace")]
     trace: bool,
@@ -81,8 +88,8 @@ struct Cli {
     #[arg(long = "no-transforms")]
     no_transforms: bool,
     /// The WALI module to run, then the guest's arguments.
-    #[arg(value_name = "MODULE")]
-    module: PathBuf,
+    #[arg(value_name = "MODULE", required_unless_present_any = ["register_binfmt", "unregister_binfmt"])]
+    module: Option<PathBuf>,
     /// Arguments for the guest (everything after MODULE).
     #[arg(value_name = "ARGS")]
     args: Vec<OsString>,
@@ -244,7 +251,62 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+const BINFMT: &str = "/proc/sys/fs/binfmt_misc";
+
+/// `--register-binfmt` / `--unregister-binfmt`.
+fn binfmt(register: bool) -> i32 {
+    let reg = std::path::Path::new(BINFMT).join("register");
+    if !reg.exists() {
+        return fail(format!(
+            "binfmt_misc is not mounted at {BINFMT} (mount -t binfmt_misc binfmt_misc {BINFMT})"
+        ));
+    }
+    let entry = std::path::Path::new(BINFMT).join("wali");
+    if !register {
+        if !entry.exists() {
+            return fail("no binfmt_misc entry 'wali' to remove");
+        }
+        return match std::fs::write(&entry, "-1") {
+            Ok(()) => {
+                println!("wali-run: removed the binfmt_misc entry 'wali'");
+                0
+            }
+            Err(e) => fail(format!("cannot remove {}: {e}", entry.display())),
+        };
+    }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(format!("cannot find this program: {e}")),
+    };
+    if entry.exists() {
+        let _ = std::fs::write(&entry, "-1");
+    }
+    // M: match the magic \0asm + version 1; F: the interpreter is opened
+    // now, so it works from any mount namespace. Without P the guest's
+    // argv[0] is the path as the caller gave it (./prog.wasm).
+    let rule = format!(":wali:M::\\x00asm\\x01\\x00\\x00\\x00::{}:F", exe.display());
+    match std::fs::write(&reg, &rule) {
+        Ok(()) => {
+            println!(
+                "wali-run: registered wasm modules (\\0asm, version 1) with {} as interpreter (binfmt_misc entry 'wali', flags F)",
+                exe.display()
+            );
+            0
+        }
+        Err(e) => fail(format!(
+            "cannot register with binfmt_misc ({}): {e}",
+            reg.display()
+        )),
+    }
+}
+
 fn run(cli: Cli, stack: usize) -> i32 {
+    if cli.register_binfmt || cli.unregister_binfmt {
+        return binfmt(cli.register_binfmt);
+    }
+    let Some(module) = cli.module.clone() else {
+        return fail("no module given");
+    };
     if cli.trace || cli.verbose >= 3 {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -255,7 +317,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
             .try_init();
         wali_core::trace::enable(true);
     }
-    let path = cli.module.clone();
+    let path = module;
     let guest_args = &cli.args;
     let meta = match std::fs::metadata(&path) {
         Ok(m) => m,

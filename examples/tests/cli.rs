@@ -606,3 +606,83 @@ fn confinement_to_directories() {
     assert_eq!(o3.status.code(), Some(1));
     one_clean_line(&o3);
 }
+
+/// Runs `script` with sh in a new user and mount namespace (as its root),
+/// where binfmt_misc can be mounted privately; None where the kernel
+/// does not allow that here.
+fn in_userns(script: &str) -> Option<Output> {
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg("mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc")
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        eprintln!(
+            "skipped: no private binfmt_misc here: {}",
+            text(&probe.stderr)
+        );
+        return None;
+    }
+    Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .output()
+        .ok()
+}
+
+#[test]
+fn binfmt_registration_runs_wasm_like_elf() {
+    let d = tempfile::tempdir().unwrap();
+    let prog = d.path().join("hello.wasm");
+    std::fs::copy(guest("hello"), &prog).unwrap();
+    let script = d.path().join("script");
+    std::fs::write(&script, format!("#!{}\n", prog.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for p in [&prog, &script] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = env!("CARGO_BIN_EXE_wali-run");
+    let sh = format!(
+        "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && {run} --register-binfmt && cd {} && ./hello.wasm one && ./script two && {run} --unregister-binfmt && ./hello.wasm three",
+        d.path().display()
+    );
+    let Some(o) = in_userns(&sh) else { return };
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("registered wasm modules"),
+        "{out} {}",
+        text(&o.stderr)
+    );
+    assert!(out.contains("argv[1] = one\n"), "{out}");
+    // a #! script whose interpreter is a wasm module: argv[1] is the script
+    assert!(
+        out.contains(&format!("argv[1] = {}\n", script.display()))
+            || out.contains("argv[1] = ./script\n"),
+        "{out}"
+    );
+    assert!(out.contains("argv[2] = two\n"), "{out}");
+    assert!(out.contains("removed the binfmt_misc entry"), "{out}");
+    assert!(
+        !o.status.success(),
+        "after unregistering, the kernel refuses the wasm again"
+    );
+    assert!(
+        text(&o.stderr).contains("Exec format error"),
+        "{}",
+        text(&o.stderr)
+    );
+    // not mounted: one clear line
+    let o = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg(format!(
+            "umount /proc/sys/fs/binfmt_misc 2>/dev/null; {run} --register-binfmt"
+        ))
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        assert!(
+            text(&o.stderr).contains("not mounted") || text(&o.stderr).contains("cannot register"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
