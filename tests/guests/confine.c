@@ -65,6 +65,22 @@ int main(int argc, char **argv) {
     CHECK_EQ(sys_open(cat(ro, "/r"), O_WRONLY, 0), -EACCES);
     CHECK_EQ(sys_unlink(cat(ro, "/r")), -EACCES);
     CHECK_EQ(sys_mkdir(cat(ro, "/nd"), 0755), -EACCES);
+    /* AF_UNIX socket paths are confined too */
+    struct sockaddr_un un = {AF_UNIX, {0}};
+    const char *sp = cat(box, "/sock");
+    for (size_t i = 0; sp[i] && i < 100; i++) un.sun_path[i] = sp[i];
+    int ls = (int)sys_socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_EQ(sys_bind(ls, &un, sizeof un), 0);
+    CHECK_EQ(sys_listen(ls, 1), 0);
+    int cs = (int)sys_socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_EQ(sys_connect(cs, &un, sizeof un), 0);
+    CHECK_EQ(sys_stat(sp, &st), 0);
+    CHECK_EQ(st.st_mode & S_IFMT, S_IFSOCK);
+    struct sockaddr_un bad = {AF_UNIX, {0}};
+    const char *bp = cat(out, "/sock");
+    for (size_t i = 0; bp[i] && i < 100; i++) bad.sun_path[i] = bp[i];
+    int bs = (int)sys_socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_EQ(sys_bind(bs, &bad, sizeof bad), -EACCES);
     /* native exec leaves the trees: refused */
     char *a[] = {"echo", NULL};
     CHECK_EQ(sys_execve("/bin/echo", a, a + 1), -EACCES);

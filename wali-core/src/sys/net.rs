@@ -28,7 +28,68 @@ pub fn socketpair(cx: &mut WaliCtx, domain: i32, type_: i32, protocol: i32, sv: 
     Ok(unsafe { syscall4(SYS_socketpair, sx(domain), sx(type_), sx(protocol), p(b)) }?)
 }
 
-fn addr_in(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<*mut u8, Errno> {
+/// A socket address argument: in guest memory, or (for an AF_UNIX path
+/// under file-system confinement) rewritten to the resolved path.
+struct AddrIn {
+    ptr: *const u8,
+    len: usize,
+    _own: Option<Vec<u8>>,
+    _hold: Option<super::confine::Target>,
+}
+
+fn addr_in(cx: &WaliCtx, addr: i32, addrlen: i32, create: bool) -> Result<AddrIn, Errno> {
+    let ptr = addr_in_raw(cx, addr, addrlen)?;
+    let plain = AddrIn {
+        ptr,
+        len: addrlen as usize,
+        _own: None,
+        _hold: None,
+    };
+    if ptr.is_null() || !super::confine::active(cx) || addrlen <= 2 {
+        return Ok(plain);
+    }
+    let bytes = cx
+        .mem
+        .read_bytes(addr as u32, (addrlen as usize).min(110))?;
+    if u16::from_le_bytes([bytes[0], bytes[1]]) as i32 != AF_UNIX || bytes[2] == 0 {
+        // Not a path (an abstract AF_UNIX name has no file).
+        return Ok(plain);
+    }
+    let path: Vec<u8> = bytes[2..].iter().copied().take_while(|c| *c != 0).collect();
+    let c = std::ffi::CString::new(path).map_err(|_| Errno::INVAL)?;
+    let last = if create {
+        super::confine::Last::Entry
+    } else {
+        super::confine::Last::Follow
+    };
+    let t = super::confine::resolve(cx, AT_FDCWD, c.as_ptr(), last, create)?;
+    // SAFETY: resolve returns a NUL-terminated host string.
+    let name = unsafe { std::ffi::CStr::from_ptr(t.path) }
+        .to_bytes()
+        .to_vec();
+    let host_path = if t.dirfd == AT_FDCWD as isize as usize {
+        name
+    } else {
+        let mut v = format!("/proc/self/fd/{}/", t.dirfd).into_bytes();
+        v.extend_from_slice(&name);
+        v
+    };
+    if host_path.len() >= 108 {
+        return Err(Errno::NAMETOOLONG);
+    }
+    let mut sa = vec![0u8; 110];
+    sa[..2].copy_from_slice(&(AF_UNIX as u16).to_le_bytes());
+    sa[2..2 + host_path.len()].copy_from_slice(&host_path);
+    let len = 2 + host_path.len() + 1;
+    Ok(AddrIn {
+        ptr: sa.as_ptr(),
+        len,
+        _own: Some(sa),
+        _hold: Some(t),
+    })
+}
+
+fn addr_in_raw(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<*mut u8, Errno> {
     if addrlen < 0 {
         return Err(Errno::INVAL);
     }
@@ -60,16 +121,16 @@ fn addr_out(cx: &WaliCtx, addr: i32, addrlen: i32) -> Result<(*mut u8, *mut u8),
 
 /// `bind(sockfd, addr, addrlen)`
 pub fn bind(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
-    let a = addr_in(cx, addr, addrlen)?;
-    // SAFETY: `a` holds `addrlen` bytes.
-    Ok(unsafe { syscall3(SYS_bind, sx(sockfd), p(a), zx(addrlen)) }?)
+    let a = addr_in(cx, addr, addrlen, true)?;
+    // SAFETY: `a` holds `a.len` bytes.
+    Ok(unsafe { syscall3(SYS_bind, sx(sockfd), p(a.ptr), a.len) }?)
 }
 
 /// `connect(sockfd, addr, addrlen)`
 pub fn connect(cx: &mut WaliCtx, sockfd: i32, addr: i32, addrlen: i32) -> SysResult {
-    let a = addr_in(cx, addr, addrlen)?;
-    // SAFETY: `a` holds `addrlen` bytes.
-    Ok(unsafe { syscall3(SYS_connect, sx(sockfd), p(a), zx(addrlen)) }?)
+    let a = addr_in(cx, addr, addrlen, false)?;
+    // SAFETY: `a` holds `a.len` bytes.
+    Ok(unsafe { syscall3(SYS_connect, sx(sockfd), p(a.ptr), a.len) }?)
 }
 
 /// `listen(sockfd, backlog)`
@@ -115,7 +176,7 @@ pub fn sendto(
     addrlen: i32,
 ) -> SysResult {
     let b = cx.mem.buf(buf as u32, len as u32 as usize)?;
-    let a = addr_in(cx, dest_addr, addrlen)?;
+    let a = addr_in(cx, dest_addr, addrlen, false)?;
     // SAFETY: checked buffer and optional address.
     Ok(unsafe {
         syscall6(
@@ -124,8 +185,8 @@ pub fn sendto(
             p(b),
             zx(len),
             zx(flags),
-            p(a),
-            zx(addrlen),
+            p(a.ptr),
+            a.len,
         )
     }?)
 }
