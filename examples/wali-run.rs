@@ -67,6 +67,10 @@ struct Cli {
     /// At most N open descriptors.
     #[arg(long = "max-fds", value_name = "N")]
     max_fds: Option<u64>,
+    /// CPU cap: the guest ends as by SIGXCPU after N units of wasmtime fuel
+    /// (about one per wasm instruction; turns fuel metering on).
+    #[arg(long = "fuel", value_name = "N")]
+    fuel: Option<u64>,
     /// End the guest as by SIGKILL after SECS seconds.
     #[arg(long = "timeout", value_name = "SECS")]
     timeout: Option<f64>,
@@ -153,6 +157,10 @@ fn policy(cli: &Cli) -> Result<Option<wali_core::Policy>, String> {
         p.max_threads = Some(n.max(1));
         any = true;
     }
+    if let Some(n) = cli.fuel {
+        p.fuel = Some(n);
+        any = true;
+    }
     if let Some(n) = cli.max_fds {
         p.max_fds = Some(n);
         any = true;
@@ -196,6 +204,7 @@ fn module_index(argv: &[OsString]) -> Option<usize> {
         "--max-memory",
         "--max-fds",
         "--timeout",
+        "--fuel",
     ];
     let mut i = 1;
     while i < argv.len() {
@@ -329,6 +338,9 @@ fn run(cli: Cli, stack: usize) -> i32 {
     let mut config = wali::config();
     config.async_stack_size(stack + (1 << 20));
     config.max_wasm_stack(stack);
+    if cli.fuel.is_some() {
+        config.consume_fuel(true);
+    }
     let runner = match wali::Runner::with_config(&config) {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot create the engine: {e}")),

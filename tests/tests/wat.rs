@@ -266,3 +266,31 @@ fn stack_overflow_is_a_trap_and_the_host_runs_the_next_guest() {
         Outcome::Exited(6)
     );
 }
+
+#[test]
+fn an_embedders_timeout_and_fuel_end_a_spinning_guest() {
+    let spin = module("", "(loop $l (br $l))");
+    let mut p = wali::Policy::default();
+    p.timeout = Some(std::time::Duration::from_millis(200));
+    let ctx = WaliCtx::builder().arg("spin").policy(p).build().unwrap();
+    let t = std::time::Instant::now();
+    match run_wat(&spin, ctx).unwrap() {
+        Outcome::Killed { signal, .. } => assert_eq!(signal, libc::SIGKILL),
+        o => panic!("{o:?}"),
+    }
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    // fuel: with metering on in the engine's config
+    let mut config = wali::config();
+    config.consume_fuel(true);
+    let r = wali::Runner::with_config(&config).unwrap().cache(None);
+    let m = r.load_bytes(&wat::parse_str(&spin).unwrap()).unwrap();
+    let mut p = wali::Policy::default();
+    p.fuel = Some(100_000);
+    let ctx = WaliCtx::builder().arg("spin").policy(p).build().unwrap();
+    match r.run(&m, ctx).unwrap() {
+        Outcome::Killed { signal, message } => {
+            assert_eq!(signal, libc::SIGXCPU, "{message}");
+        }
+        o => panic!("{o:?}"),
+    }
+}

@@ -51,6 +51,7 @@ pub struct Process {
     pub(crate) forked: AtomicBool,
     pub(crate) policy: Option<Box<crate::Policy>>,
     pub(crate) threads: std::sync::atomic::AtomicUsize,
+    killed: AtomicBool,
 }
 
 impl Process {
@@ -76,6 +77,18 @@ impl Process {
                 (n < max).then_some(n + 1)
             })
             .is_ok()
+    }
+
+    /// Asks every thread of the guest to end as by SIGKILL at its next
+    /// safe point (the adapter then interrupts a computing guest).
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Process::kill`] was called.
+    #[inline]
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
     }
 
     /// Counts a thread's end.
@@ -361,6 +374,7 @@ impl WaliCtxBuilder {
                 forked: AtomicBool::new(false),
                 policy: self.policy.map(Box::new),
                 threads: std::sync::atomic::AtomicUsize::new(1),
+                killed: AtomicBool::new(false),
             }),
             mem: Mem::unset(),
             tid,

@@ -88,6 +88,13 @@ pub struct Policy {
     pub max_threads: Option<usize>,
     /// At most this many open descriptors (RLIMIT_NOFILE of the host process).
     pub max_fds: Option<u64>,
+    /// CPU cap in the engine's units (wasmtime: fuel; needs the engine's
+    /// fuel metering on): the guest ends as by SIGXCPU when it runs out.
+    pub fuel: Option<u64>,
+    /// The guest process is ended as by SIGKILL after this long (through
+    /// the engine's interruption: a computing guest at once, a guest
+    /// blocked in a syscall when the call returns).
+    pub timeout: Option<std::time::Duration>,
     /// File-system confinement: when not empty, paths resolve only inside
     /// these trees (canonical paths; `true` = read-only).
     pub dirs: Vec<(std::path::PathBuf, bool)>,

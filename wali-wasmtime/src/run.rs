@@ -78,7 +78,11 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
             Ctrl::Exit(code) | Ctrl::ExitThread(code) => Outcome::Exited(*code),
             Ctrl::Exec(req) => Outcome::Exec(req.clone()),
             Ctrl::Abort(msg) => Outcome::Killed {
-                signal: libc::SIGABRT,
+                signal: if msg.starts_with("killed:") {
+                    libc::SIGKILL
+                } else {
+                    libc::SIGABRT
+                },
                 message: msg.clone(),
             },
             Ctrl::Errno(e) => Outcome::Killed {
@@ -107,6 +111,7 @@ pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
                 libc::SIGFPE
             }
             Trap::UnreachableCodeReached | Trap::BadSignature => libc::SIGILL,
+            Trap::OutOfFuel => libc::SIGXCPU,
             _ => libc::SIGABRT,
         };
         let func = e.downcast_ref::<WasmBacktrace>().and_then(|bt| {
@@ -141,7 +146,20 @@ pub fn setup_store<T: 'static>(
 ) {
     crate::signals::register(store.engine());
     store.set_epoch_deadline(1);
+    if let Some(fuel) = get(store.data_mut())
+        .process()
+        .policy()
+        .and_then(|p| p.fuel)
+    {
+        // Fails (and is ignored) when the engine does not meter fuel.
+        let _ = store.set_fuel(fuel);
+    }
     store.epoch_deadline_callback(move |mut ctx| {
+        if get(ctx.data_mut()).process().is_killed() {
+            return Err(wasmtime::Error::new(Ctrl::Abort(
+                "killed: the policy's timeout expired".into(),
+            )));
+        }
         if wali_core::sys::signal::pending() {
             let t = get(ctx.data_mut())
                 .adapter_data::<crate::signals::Trampolines>()
@@ -323,6 +341,16 @@ impl Runner {
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
         // Descriptors the host had before the guest ran are its own (the
         // runtime's included): an exec does not close them.
+        if let Some(t) = ctx.process().policy().and_then(|p| p.timeout) {
+            let proc = ctx.process().clone();
+            let _ = std::thread::Builder::new()
+                .name("wali-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(t);
+                    proc.kill();
+                    crate::signals::interrupt_all();
+                });
+        }
         let host_fds = if self.close_on_exec {
             wali_core::sys::open_fds()
         } else {
