@@ -51,6 +51,14 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
     if info.table0.is_empty() {
         return Ok(());
     }
+    if info.table0.len() > 1 << 16 {
+        // A jump table per call type would be too large.
+        out.notes.push(format!(
+            "function-pointer casts not handled: table of {} entries",
+            info.table0.len()
+        ));
+        return Ok(());
+    }
     // Canonical type index of each type (first identical signature).
     let canon: Vec<Option<u32>> = info
         .types
