@@ -179,3 +179,39 @@ fn environment_names_the_wali_crt_refuses_are_left_out() {
         .unwrap();
     assert_eq!(r.run(&m, ctx).unwrap(), Outcome::Exited(0));
 }
+
+/// `Stdio::Fd` redirects the guest's standard output (the host process's
+/// descriptor 1), so the check runs in a child copy of this test binary.
+#[test]
+fn stdio_redirection_from_the_builder() {
+    let out = std::env::temp_dir().join(format!("wali-stdio-{}", std::process::id()));
+    if let Some(target) = std::env::var_os("WALI_STDIO_CHILD") {
+        let f = std::fs::File::create(&target).unwrap();
+        let r = runner();
+        let path = guest("hello");
+        let m = r.load(&path).unwrap();
+        let ctx = WaliCtx::builder()
+            .arg(&path)
+            .arg("redirected")
+            .stdout(wali::Stdio::Fd(f.into()))
+            .build()
+            .unwrap();
+        let o = r.run(&m, ctx).unwrap();
+        std::process::exit(o.exit_code());
+    }
+    let st = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "stdio_redirection_from_the_builder",
+            "--nocapture",
+        ])
+        .env("WALI_STDIO_CHILD", &out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert!(text.starts_with("Hello from a WALI guest!\n"), "{text}");
+    assert!(text.contains("argv[1] = redirected\n"), "{text}");
+}
