@@ -113,7 +113,11 @@ fn calls_through_cast_function_pointers() {
     match run_guest("casts", &["bad"]) {
         Outcome::Killed { signal, message } => {
             assert_eq!(signal, libc::SIGILL);
-            assert!(message.contains("indirect call type mismatch"), "{message}");
+            assert!(
+                message.contains("indirect call type mismatch")
+                    && message.contains("__wali_cast_dispatch"),
+                "{message}"
+            );
         }
         o => panic!("{o:?}"),
     }

@@ -174,6 +174,7 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
         let dty = plan.type_index(info, dsig);
         let d = plan.next_func(info);
         plan.new_funcs.push((dty, f));
+        plan.new_names.push(format!("__wali_cast_dispatch_{ct}"));
         by_canon.insert(ct, d);
         plan.indirect_map.insert(t, d);
         total += 1;

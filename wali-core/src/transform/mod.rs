@@ -29,7 +29,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]

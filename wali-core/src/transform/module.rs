@@ -287,6 +287,8 @@ pub struct Plan {
     pub new_exports: Vec<(&'static str, u32)>,
     /// Turn the defined memory into an import (threads).
     pub memory_to_import: bool,
+    /// Names of the new functions (for the name section), in order.
+    pub new_names: Vec<String>,
 }
 
 impl Plan {
@@ -570,6 +572,14 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                     c.raw(&wasm[body.range()]);
                 }
             }
+            CustomSection(c) if c.name() == "name" && !plan.new_names.is_empty() => {
+                let data =
+                    names_with_new(info, plan, c.data()).unwrap_or_else(|| c.data().to_vec());
+                out.section(&wasm_encoder::CustomSection {
+                    name: "name".into(),
+                    data: data.into(),
+                });
+            }
             End(_) => {}
             other => {
                 if let Some((id, range)) = other.as_section() {
@@ -587,4 +597,50 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     }
     let bytes = out.finish();
     Ok(bytes)
+}
+
+/// The name section's content with the plan's new functions named (their
+/// names show in trap messages); `None` when it cannot be read.
+fn names_with_new(info: &ModuleInfo, plan: &Plan, data: &[u8]) -> Option<Vec<u8>> {
+    use wasm_encoder::Encode;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut saw_functions = false;
+    let first_new = info.func_types.len() as u32;
+    let encode_new = |map: &mut wasm_encoder::NameMap| {
+        for (i, n) in plan.new_names.iter().enumerate() {
+            map.append(first_new + i as u32, n);
+        }
+    };
+    while pos < data.len() {
+        let id = data[pos];
+        let mut r = wasmparser::BinaryReader::new(&data[pos + 1..], 0);
+        let size = r.read_var_u32().ok()? as usize;
+        let start = pos + 1 + r.original_position();
+        let end = start.checked_add(size).filter(|e| *e <= data.len())?;
+        if id == 1 {
+            saw_functions = true;
+            let reader =
+                wasmparser::NameMap::new(wasmparser::BinaryReader::new(&data[start..end], 0))
+                    .ok()?;
+            let mut map = wasm_encoder::NameMap::new();
+            for n in reader {
+                let n = n.ok()?;
+                map.append(n.index, n.name);
+            }
+            encode_new(&mut map);
+            let mut body = Vec::new();
+            map.encode(&mut body);
+            out.push(1);
+            body.len().encode(&mut out);
+            out.extend_from_slice(&body);
+        } else {
+            out.extend_from_slice(&data[pos..end]);
+        }
+        pos = end;
+    }
+    if !saw_functions {
+        return None;
+    }
+    Some(out)
 }

@@ -104,6 +104,7 @@ pub fn plan(
         f.instruction(&I::Throw(tag));
         f.instruction(&I::End);
         plan.new_funcs.push((tag_ty, f));
+        plan.new_names.push("__wali_longjmp".into());
         plan.call_map.insert(lj, wrapper);
         plan.renames.insert(lj, imports::LONGJMP_PREPARE);
     }

@@ -47,6 +47,7 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
         f.instruction(&I::End);
         let idx = plan.next_func(info);
         plan.new_funcs.push((ty, f));
+        plan.new_names.push(name.to_string());
         plan.new_exports.push((name, idx));
     }
     out.applied.push(
