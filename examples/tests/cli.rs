@@ -686,3 +686,14 @@ fn binfmt_registration_runs_wasm_like_elf() {
         );
     }
 }
+
+#[test]
+fn less_common_calls() {
+    let d = tempfile::tempdir().unwrap();
+    let o = wali_run()
+        .arg(guest("misc"))
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
