@@ -55,7 +55,7 @@ struct Cli {
     /// No internet sockets (AF_INET/AF_INET6 socket() fails with EACCES).
     #[arg(long = "deny-net")]
     deny_net: bool,
-    /// Allow connect/bind/sendto to ADDR[/PREFIX][:PORT] only. Repeatable.
+    /// Allow connect/bind/sendto to `ADDR[/PREFIX][:PORT]` only. Repeatable.
     #[arg(long = "allow-net", value_name = "ADDR/PREFIX:PORT")]
     allow_net: Vec<String>,
     /// execve of anything but a wasm module fails with EACCES.

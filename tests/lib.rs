@@ -16,7 +16,7 @@ pub fn runner() -> Runner {
     Runner::new().expect("engine").cache(None)
 }
 
-/// Runs a committed guest with `args` (argv[0] is the guest path) through
+/// Runs a committed guest with `args` (`argv[0]` is the guest path) through
 /// the library API.
 pub fn run_guest(name: &str, args: &[&str]) -> Outcome {
     let path = guest(name);

@@ -36,7 +36,7 @@ pub(crate) fn note_crt_failure(cx: &WaliCtx, status: i32) {
     }
 }
 
-/// `__cl_get_argc()`: the number of arguments (argv[0] included).
+/// `__cl_get_argc()`: the number of arguments (`argv[0]` included).
 pub fn __cl_get_argc(cx: &mut WaliCtx) -> Result<i32, Ctrl> {
     Ok(cx.proc.args.len() as i32)
 }

@@ -1,7 +1,7 @@
 //! One function per WALI syscall import, named as in the `wali-spec` table
 //! and taking its wasm parameters, organised by subsystem.
 //!
-//! Every function returns a [`SysResult`](crate::SysResult): the value, an
+//! Every function returns a [`crate::SysResult`]: the value, an
 //! errno (which the adapter returns as `-errno`), or a control transfer
 //! (exit). Guest pointers are translated through [`crate::Mem`], which
 //! refuses anything outside linear memory with `EFAULT`.

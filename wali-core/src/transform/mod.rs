@@ -4,13 +4,13 @@
 //! transform here fixes one, and a module that does not need it does not
 //! pay for it (the module is returned unchanged when nothing applies):
 //!
-//! * **setjmp/longjmp** ([`sjlj`]): `longjmp` becomes a wasm exception
+//! * **setjmp/longjmp** (`sjlj`): `longjmp` becomes a wasm exception
 //!   (`throw`), and each function that calls `setjmp`/`sigsetjmp` catches
 //!   it and re-enters itself at the matching call, which then returns the
 //!   longjmp value. Only the functions that call setjmp change; the frames
 //!   in between are discarded by wasm's own unwinding, and the guest's
 //!   `__stack_pointer` is restored from the jump buffer.
-//! * **function-pointer casts** ([`casts`]): a `call_indirect` whose type
+//! * **function-pointer casts** (`casts`): a `call_indirect` whose type
 //!   differs from the type of some table function it may reach goes
 //!   through a dispatcher that calls that function by its own type, with
 //!   extra arguments dropped, missing ones zero and a missing result 0,
