@@ -102,6 +102,57 @@ fn native_syscalls(which: &str, n: u32) -> Duration {
     t.elapsed()
 }
 
+/// Starts a memcached with `cmd`, then times 4 clients each doing 10k
+/// set+get round trips on `port`.
+fn memcached_ops(mut cmd: Command, port: u16) -> Option<Duration> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let t = Instant::now();
+    let ok = up
+        && (0..4)
+            .map(|c| {
+                std::thread::spawn(move || -> Option<()> {
+                    let s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+                    s.set_nodelay(true).ok()?;
+                    let mut r = BufReader::new(s.try_clone().ok()?);
+                    let mut w = s;
+                    let mut line = String::new();
+                    for i in 0..10_000 {
+                        let v = format!("value-{c}-{i}");
+                        write!(w, "set k{c}_{i} 0 0 {}\r\n{v}\r\nget k{c}_{i}\r\n", v.len())
+                            .ok()?;
+                        for _ in 0..4 {
+                            line.clear();
+                            r.read_line(&mut line).ok()?;
+                        }
+                        if !line.starts_with("END") {
+                            return None;
+                        }
+                    }
+                    Some(())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .all(|h| h.join().ok().flatten().is_some());
+    let d = t.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    ok.then_some(d)
+}
+
 const BINARY_TREES: &str = r#"
 local function BottomUpTree(depth)
   if depth > 0 then depth = depth - 1
@@ -224,6 +275,47 @@ fn main() {
                     "ms",
                 );
             }
+        }
+    }
+    match std::env::var_os("MEMCACHED_WASM") {
+        None => println!("| memcached: skipped (set MEMCACHED_WASM) | | | |"),
+        Some(mc) => {
+            let port = 30000 + (std::process::id() % 10000) as u16;
+            let mut w = wali_run();
+            w.env("WALI_CACHE_DIR", &cache).arg(&mc).args([
+                "-u",
+                "root",
+                "-t",
+                "4",
+                "-l",
+                "127.0.0.1",
+                "-U",
+                "0",
+                "-p",
+                &port.to_string(),
+            ]);
+            let wali = memcached_ops(w, port);
+            let mut n = Command::new("memcached");
+            n.args([
+                "-u",
+                "root",
+                "-t",
+                "4",
+                "-l",
+                "127.0.0.1",
+                "-U",
+                "0",
+                "-p",
+                &(port + 1).to_string(),
+            ]);
+            let native = memcached_ops(n, port + 1);
+            row(
+                "memcached: 4 clients x 10k set+get (ms)",
+                wali,
+                native,
+                1e6,
+                "ms",
+            );
         }
     }
     match std::env::var_os("BASH_WASM") {
