@@ -81,6 +81,9 @@ struct Cli {
     /// Remove that registration.
     #[arg(long = "unregister-binfmt", exclusive = true)]
     unregister_binfmt: bool,
+    /// The engine: wasmtime (default) or wasmer.
+    #[arg(long = "engine", value_name = "ENGINE", default_value = "wasmtime", value_parser = ["wasmtime", "wasmer"])]
+    engine: String,
     /// Print every syscall, strace-style, on stderr.
     #[arg(long = "trace")]
     trace: bool,
@@ -205,6 +208,7 @@ fn module_index(argv: &[OsString]) -> Option<usize> {
         "--max-fds",
         "--timeout",
         "--fuel",
+        "--engine",
     ];
     let mut i = 1;
     while i < argv.len() {
@@ -360,9 +364,13 @@ fn run(cli: Cli, stack: usize) -> i32 {
     } else {
         runner
     };
-    let module = match runner.load(&path) {
-        Ok(m) => m,
-        Err(e) => return fail(format!("{}: {e}", path.display())),
+    let module = if cli.engine == "wasmer" {
+        None
+    } else {
+        match runner.load(&path) {
+            Ok(m) => Some(m),
+            Err(e) => return fail(format!("{}: {e}", path.display())),
+        }
     };
     let mut b = wali::WaliCtx::builder()
         .arg(path.as_os_str())
@@ -409,6 +417,9 @@ fn run(cli: Cli, stack: usize) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(format!("cannot set up the guest: {e}")),
     };
+    let Some(module) = module else {
+        return run_wasmer(&path, ctx, cli.no_transforms);
+    };
     match runner.run(&module, ctx) {
         Ok(wali::Outcome::Exited(code)) => wali_core::exit_status(code),
         Ok(o @ wali::Outcome::Killed { .. }) => {
@@ -420,6 +431,34 @@ fn run(cli: Cli, stack: usize) -> i32 {
         // Runner::run carries out exec requests itself.
         Ok(wali::Outcome::Exec(req)) => {
             fail(format!("exec {} was not carried out", req.path.display()))
+        }
+        Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The same program on wasmer.
+fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, no_transforms: bool) -> i32 {
+    let runner = wali_wasmer::Runner::new();
+    let runner = if no_transforms {
+        runner.transforms(wali::TransformOptions {
+            setjmp: false,
+            fn_casts: false,
+            exit_on_return: false,
+        })
+    } else {
+        runner
+    };
+    let module = match runner.load(path) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    match runner.run(&module, ctx) {
+        Ok(wali_wasmer::Outcome::Exited(code)) => wali_core::exit_status(code),
+        Ok(o @ wali_wasmer::Outcome::Killed { .. }) => {
+            if let wali_wasmer::Outcome::Killed { message, .. } = &o {
+                eprintln!("wali-run: {}: {message}", path.display());
+            }
+            o.exit_code()
         }
         Err(e) => fail(format!("{}: {e}", path.display())),
     }

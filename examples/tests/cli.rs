@@ -697,3 +697,33 @@ fn less_common_calls() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
+
+#[test]
+fn engine_wasmer_runs_the_same_guests() {
+    let d = tempfile::tempdir().unwrap();
+    let w = || {
+        let mut c = wali_run();
+        c.args(["--engine", "wasmer"]);
+        c
+    };
+    let o = w()
+        .arg(guest("procs"))
+        .args(["forkloop", "50"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = w().arg(guest("fs")).arg(d.path()).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = w().arg(guest("misc")).arg(d.path()).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = w().arg(guest("exitflush")).output().unwrap();
+    assert_eq!(text(&o.stdout), "buffered until exit\n");
+    let o = w().arg(guest("hello")).arg("w").output().unwrap();
+    assert!(text(&o.stdout).contains("argv[1] = w\n"));
+    let o = wali_run()
+        .args(["--engine", "v8"])
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,68 @@
+//! The same guests on wasmer (wali-wasmer): one list, both engines.
+
+use wali::WaliCtx;
+
+fn run_on_both(name: &str, args: &[&str]) {
+    let path = wali_tests::guest(name);
+    // wasmtime
+    let o = wali_tests::run_guest(name, args);
+    assert_eq!(o, wali::Outcome::Exited(0), "{name} on wasmtime");
+    // wasmer
+    let r = wali_wasmer::Runner::new();
+    let m = r.load(&path).expect("load on wasmer");
+    let ctx = WaliCtx::builder().arg(&path).args(args).build().unwrap();
+    assert_eq!(
+        r.run(&m, ctx).unwrap(),
+        wali_wasmer::Outcome::Exited(0),
+        "{name} on wasmer"
+    );
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn files_memory_sockets_polling_on_both_engines() {
+    // (fs changes the process's cwd and umask: it runs through wali-run)
+    for g in ["mm", "net", "poll"] {
+        let d = scratch();
+        run_on_both(g, &[d.path().to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn identity_time_futex_on_both_engines() {
+    run_on_both("proc", &["all"]);
+}
+
+#[test]
+fn transforms_on_both_engines() {
+    run_on_both("sjlj", &["all"]);
+    run_on_both("casts", &["all"]);
+}
+
+#[test]
+fn wasmer_traps_and_exits() {
+    let r = wali_wasmer::Runner::new();
+    let path = wali_tests::guest("casts");
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder().arg(&path).arg("bad").build().unwrap();
+    match r.run(&m, ctx).unwrap() {
+        wali_wasmer::Outcome::Killed { signal, .. } => assert_eq!(signal, libc::SIGILL),
+        o => panic!("{o:?}"),
+    }
+    let path = wali_tests::guest("sjlj");
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder().arg(&path).arg("stale").build().unwrap();
+    assert!(matches!(
+        r.run(&m, ctx).unwrap(),
+        wali_wasmer::Outcome::Killed { .. }
+    ));
+    let wat = r#"(module (import "wali" "SYS_exit_group" (func $e (param i32) (result i64)))
+        (memory (export "memory") 1 1 shared)
+        (func (export "_start") (drop (call $e (i32.const 42)))))"#;
+    let m = r.load_bytes(&wat::parse_str(wat).unwrap()).unwrap();
+    let ctx = WaliCtx::builder().arg("x").build().unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), wali_wasmer::Outcome::Exited(42));
+}

@@ -1,0 +1,605 @@
+//! WALI (WebAssembly Linux Interface) for wasmer: the same semantics as
+//! `wali-wasmtime` (all of it lives in `wali-core`), the same load-time
+//! transforms, generated from the same `wali-spec` table.
+//!
+//! ```no_run
+//! let ctx = wali_wasmer::WaliCtx::builder().arg("prog.wasm").inherit_env().build().unwrap();
+//! let runner = wali_wasmer::Runner::new();
+//! let module = runner.load(std::path::Path::new("prog.wasm")).unwrap();
+//! let outcome = runner.run(&module, ctx).unwrap();
+//! std::process::exit(outcome.exit_code());
+//! ```
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use wali_core::transform::{exports, imports as timports, memimport};
+use wali_core::{Ctrl, Errno, GuestMemory};
+use wali_spec::{ValType as V, MODULE};
+use wasmer::{
+    AsStoreRef, Engine, ExternType, Function, FunctionEnv, FunctionEnvMut, FunctionType, Imports,
+    Instance, Memory, Module, RuntimeError, Store, StoreMut, Type, TypedFunction, Value,
+};
+
+pub use wali_core::{NetRule, Policy, Stdio, WaliCtx, WaliCtxBuilder};
+
+/// How a guest ended (as `wali::Outcome` for wasmtime).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Killed { signal: i32, message: String },
+}
+
+impl Outcome {
+    /// The status a shell sees.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Exited(c) => wali_core::exit_status(*c),
+            Outcome::Killed { signal, .. } => 128 + signal,
+        }
+    }
+}
+
+/// The store data of a WALI guest on wasmer.
+pub struct State {
+    pub wali: WaliCtx,
+    memory: Option<Arc<WasmerMemory>>,
+    tramps: Option<Trampolines>,
+}
+
+/// The `__wali_call_v_i` and `__wali_call_v_iii` trampolines of a guest.
+type Trampolines = (
+    TypedFunction<(i32, i32), ()>,
+    TypedFunction<(i32, i32, i32, i32), ()>,
+);
+
+thread_local! {
+    /// The store of the host call in progress on this thread, for memory
+    /// growth (wasmer grows memory through its store).
+    static STORE: Cell<*mut ()> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// The guest's memory on wasmer. wasmer gives base and size through a
+/// store, so the glue refreshes the size on each call, and growth uses the
+/// store of the call in progress.
+struct WasmerMemory {
+    base: Cell<usize>,
+    size: AtomicUsize,
+    max: usize,
+    mem: Memory,
+}
+
+// SAFETY: `base` is only written by the thread running the guest's host
+// calls; the memory is a shared memory that does not move.
+unsafe impl Sync for WasmerMemory {}
+// SAFETY: as above.
+unsafe impl Send for WasmerMemory {}
+
+impl WasmerMemory {
+    fn refresh(&self, store: &impl AsStoreRef) {
+        let v = self.mem.view(store);
+        self.base.set(v.data_ptr() as usize);
+        self.size.store(v.data_size() as usize, Ordering::Relaxed);
+    }
+}
+
+impl GuestMemory for WasmerMemory {
+    fn base(&self) -> *mut u8 {
+        self.base.get() as *mut u8
+    }
+    fn size(&self) -> usize {
+        self.size.load(Ordering::Relaxed)
+    }
+    fn max_size(&self) -> usize {
+        self.max
+    }
+    fn grow(&self, delta_pages: u64) -> Result<u64, Errno> {
+        let p = STORE.with(|s| s.get());
+        if p.is_null() {
+            return Err(Errno::NOMEM);
+        }
+        // SAFETY: `p` points at the `StoreMut` of the host call in progress
+        // on this thread (set and cleared around the call by the glue).
+        let store = unsafe { &mut *(p as *mut StoreMut<'static>) };
+        let old = self
+            .mem
+            .grow(store, wasmer::Pages(delta_pages as u32))
+            .map_err(|_| Errno::NOMEM)?;
+        self.refresh(store);
+        Ok(old.0 as u64)
+    }
+}
+
+struct StoreGuard;
+impl StoreGuard {
+    fn set(store: &mut StoreMut<'_>) -> StoreGuard {
+        STORE.with(|s| s.set(store as *mut StoreMut<'_> as *mut ()));
+        StoreGuard
+    }
+}
+impl Drop for StoreGuard {
+    fn drop(&mut self) {
+        STORE.with(|s| s.set(std::ptr::null_mut()));
+    }
+}
+
+fn ctrl_error(c: Ctrl) -> RuntimeError {
+    RuntimeError::user(Box::new(c))
+}
+
+/// Runs a core call with the memory refreshed and the store reachable,
+/// then delivers pending guest signal handlers.
+fn call<R>(
+    mut fe: FunctionEnvMut<State>,
+    f: impl FnOnce(&mut WaliCtx) -> Result<R, Ctrl>,
+) -> Result<R, RuntimeError> {
+    let r = {
+        let (st, mut store) = fe.data_and_store_mut();
+        if let Some(m) = &st.memory {
+            m.refresh(&store);
+        }
+        let _g = StoreGuard::set(&mut store);
+        f(&mut st.wali)
+    };
+    if wali_core::sys::signal::pending() {
+        deliver(&mut fe)?;
+    }
+    r.map_err(ctrl_error)
+}
+
+fn deliver(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError> {
+    use wali_core::sys::signal as sig;
+    loop {
+        let (st, mut store) = fe.data_and_store_mut();
+        let Some((signo, act)) = sig::take_pending(&st.wali) else {
+            return Ok(());
+        };
+        let Some((v_i, v_iii)) = st.tramps.clone() else {
+            return Ok(());
+        };
+        let old = sig::enter_handler(&st.wali, signo, &act);
+        let r = if act.flags & 4 != 0 {
+            v_iii.call(&mut store, act.handler as i32, signo, 0, 0)
+        } else {
+            v_i.call(&mut store, act.handler as i32, signo)
+        };
+        sig::leave_handler(old);
+        r?;
+    }
+}
+
+macro_rules! link_syscalls {
+    ($( ($name:ident, $nr:literal, $origin:ident, [$($p:ident : $t:ident),*], $c:literal) ),* $(,)?) => {
+        fn link_syscalls(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports) {
+            $(
+                imports.define(MODULE, concat!("SYS_", stringify!($name)), Function::new_typed_with_env(
+                    store, env,
+                    |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<i64, RuntimeError> {
+                        let r = call(fe, |cx| {
+                            if let Some(pol) = cx.process().policy() {
+                                if pol.denies($nr) {
+                                    return Ok(-(libc::EPERM as i64));
+                                }
+                            }
+                            wali_core::encode(wali_core::sys::$name(cx, $($p),*))
+                        });
+                        r
+                    },
+                ));
+            )*
+        }
+    };
+}
+wali_spec::for_each_syscall!(link_syscalls);
+
+macro_rules! aux_ret {
+    (()) => {
+        ()
+    };
+    ($t:ident) => {
+        $t
+    };
+}
+
+macro_rules! link_aux {
+    ($( ($name:ident, [$($p:ident : $t:ident),*], $r:tt) ),* $(,)?) => {
+        fn link_aux(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports) {
+            $(
+                imports.define(MODULE, stringify!($name), Function::new_typed_with_env(
+                    store, env,
+                    |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<aux_ret!($r), RuntimeError> {
+                        call(fe, |cx| wali_core::aux::$name(cx, $($p),*))
+                    },
+                ));
+            )*
+        }
+    };
+}
+wali_spec::for_each_aux!(link_aux);
+
+fn wasm_ty(t: V) -> Type {
+    match t {
+        V::I32 => Type::I32,
+        V::I64 => Type::I64,
+    }
+}
+
+fn same_type(ty: &FunctionType, params: &[V], result: Option<V>) -> bool {
+    let p: Vec<Type> = params.iter().map(|t| wasm_ty(*t)).collect();
+    let r: Vec<Type> = result.iter().map(|t| wasm_ty(*t)).collect();
+    ty.params() == p.as_slice() && ty.results() == r.as_slice()
+}
+
+/// The imports of `module`: every `wali` import it declares, whatever its
+/// type (adapted, -ENOSYS, or a trap for internals), as `wali-wasmtime`'s
+/// `add_to_linker` + `link_module` give.
+pub fn imports(store: &mut Store, env: &FunctionEnv<State>, module: &Module) -> Imports {
+    let mut imports = Imports::new();
+    link_syscalls(store, env, &mut imports);
+    link_aux(store, env, &mut imports);
+    imports.define(
+        MODULE,
+        timports::SIGSAVE,
+        Function::new_typed_with_env(
+            store,
+            env,
+            |fe: FunctionEnvMut<State>, e: i32, s: i32| -> Result<i32, RuntimeError> {
+                call(fe, |cx| wali_core::aux::sjlj_sigsave(cx, e, s))
+            },
+        ),
+    );
+    imports.define(
+        MODULE,
+        timports::LONGJMP_PREPARE,
+        Function::new_typed_with_env(
+            store,
+            env,
+            |fe: FunctionEnvMut<State>, e: i32, v: i32| -> Result<(), RuntimeError> {
+                call(fe, |cx| wali_core::aux::sjlj_longjmp(cx, e, v))
+            },
+        ),
+    );
+    for imp in module.imports() {
+        if imp.module() != MODULE {
+            continue;
+        }
+        let name = imp.name().to_string();
+        let ExternType::Function(ty) = imp.ty() else {
+            continue;
+        };
+        if name == timports::SIGSAVE || name == timports::LONGJMP_PREPARE {
+            continue;
+        }
+        if let Some(spec) = wali_spec::syscall_by_import(&name) {
+            let is_alias = wali_spec::ALIASES.iter().any(|(a, _)| *a == name);
+            if !is_alias && same_type(ty, spec.params, Some(V::I64)) {
+                continue;
+            }
+            let f = wali_core::sys::raw(spec.name).expect("table entry");
+            let want_i32 = ty.results().first() == Some(&Type::I32);
+            let has_result = !ty.results().is_empty();
+            let func = Function::new_with_env(store, env, ty.clone(), move |fe, params| {
+                let args: Vec<i64> = params
+                    .iter()
+                    .map(|v| match v {
+                        Value::I32(x) => *x as i64,
+                        Value::I64(x) => *x,
+                        _ => 0,
+                    })
+                    .collect();
+                let v = call(fe, |cx| {
+                    wali_core::encode(f(cx, &args[..args.len().min(6)]))
+                })?;
+                Ok(match (has_result, want_i32) {
+                    (false, _) => vec![],
+                    (true, true) => vec![Value::I32(v as i32)],
+                    (true, false) => vec![Value::I64(v)],
+                })
+            });
+            imports.define(MODULE, &name, func);
+        } else if wali_spec::aux_by_name(&name).is_some() {
+            // defined above with the table's type
+        } else if name.starts_with("SYS_") {
+            let results: Vec<Value> = ty
+                .results()
+                .iter()
+                .map(|t| {
+                    if *t == Type::I32 {
+                        Value::I32(-libc::ENOSYS)
+                    } else {
+                        Value::I64(-(libc::ENOSYS as i64))
+                    }
+                })
+                .collect();
+            let n2 = name.clone();
+            let func = Function::new_with_env(
+                store,
+                env,
+                ty.clone(),
+                move |fe: FunctionEnvMut<State>, _| {
+                    fe.data().wali.unsupported(&n2);
+                    Ok(results.clone())
+                },
+            );
+            imports.define(MODULE, &name, func);
+        } else {
+            let n2 = name.clone();
+            let func = Function::new_with_env(
+                store,
+                env,
+                ty.clone(),
+                move |_fe: FunctionEnvMut<State>, _| {
+                    Err(ctrl_error(Ctrl::Abort(format!(
+                        "wali.{n2} is not provided by this runtime"
+                    ))))
+                },
+            );
+            imports.define(MODULE, &name, func);
+        }
+    }
+    imports
+}
+
+/// How one program ended: an outcome, or an exec of another wasm program.
+enum Step {
+    Done(Outcome),
+    Exec(Box<wali_core::ExecRequest>),
+}
+
+fn step_of(e: RuntimeError) -> Result<Step, String> {
+    if let Some(Ctrl::Exec(req)) = e.downcast_ref::<Ctrl>() {
+        return Ok(Step::Exec(req.clone()));
+    }
+    outcome_of(e).map(Step::Done)
+}
+
+fn outcome_of(e: RuntimeError) -> Result<Outcome, String> {
+    if let Some(c) = e.downcast_ref::<Ctrl>() {
+        return Ok(match c {
+            Ctrl::Exit(code) | Ctrl::ExitThread(code) => Outcome::Exited(*code),
+            Ctrl::Abort(m) => Outcome::Killed {
+                signal: if m.starts_with("killed:") {
+                    libc::SIGKILL
+                } else {
+                    libc::SIGABRT
+                },
+                message: m.clone(),
+            },
+            Ctrl::Exec(req) => {
+                return Err(format!(
+                    "exec {} (not supported on wasmer yet)",
+                    req.path.display()
+                ))
+            }
+            Ctrl::Errno(e) => Outcome::Killed {
+                signal: libc::SIGABRT,
+                message: format!("unexpected errno {e}"),
+            },
+        });
+    }
+    let message = e.message();
+    match e.to_trap() {
+        Some(t) => {
+            use wasmer_types::TrapCode as T;
+            let signal = match t {
+                T::HeapAccessOutOfBounds
+                | T::StackOverflow
+                | T::TableAccessOutOfBounds
+                | T::IndirectCallToNull => libc::SIGSEGV,
+                T::HeapMisaligned => libc::SIGBUS,
+                T::IntegerOverflow | T::IntegerDivisionByZero | T::BadConversionToInteger => {
+                    libc::SIGFPE
+                }
+                T::UnreachableCodeReached | T::BadSignature => libc::SIGILL,
+                _ => libc::SIGABRT,
+            };
+            Ok(Outcome::Killed {
+                signal,
+                message: format!("wasm trap: {message}"),
+            })
+        }
+        None if message.contains("exception") => Ok(Outcome::Killed {
+            signal: libc::SIGSEGV,
+            message:
+                "longjmp to a jump buffer whose setjmp caller has returned (a bug in the guest)"
+                    .into(),
+        }),
+        None => Err(message),
+    }
+}
+
+/// Runs WALI programs on wasmer.
+pub struct Runner {
+    engine: Engine,
+    transforms: wali_core::transform::Options,
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Runner::new()
+    }
+}
+
+impl Runner {
+    /// A runner on wasmer's cranelift engine (threads and exceptions on).
+    pub fn new() -> Runner {
+        Runner::with_compile_threads(None)
+    }
+
+    fn with_compile_threads(threads: Option<std::num::NonZeroUsize>) -> Runner {
+        let mut cranelift = wasmer::sys::Cranelift::default();
+        if let Some(n) = threads {
+            cranelift.num_threads(n);
+        }
+        let mut features = wasmer::sys::Features::default();
+        features.threads(true);
+        features.exceptions(true);
+        features.bulk_memory(true);
+        let engine = wasmer::sys::EngineBuilder::new(cranelift)
+            .set_features(Some(features))
+            .engine();
+        Runner {
+            engine: engine.into(),
+            transforms: Default::default(),
+        }
+    }
+
+    /// Selects the load-time transforms (all by default).
+    pub fn transforms(mut self, opts: wali_core::transform::Options) -> Runner {
+        self.transforms = opts;
+        self
+    }
+
+    /// Transforms and compiles a module file.
+    pub fn load(&self, path: &std::path::Path) -> Result<Module, String> {
+        let wasm = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        self.load_bytes(&wasm)
+    }
+
+    /// Transforms and compiles a module.
+    pub fn load_bytes(&self, wasm: &[u8]) -> Result<Module, String> {
+        if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+            return Err("not a WebAssembly module (no \\0asm magic)".into());
+        }
+        let t =
+            wali_core::transform::transform(wasm, &self.transforms).map_err(|e| e.to_string())?;
+        let store = Store::new(self.engine.clone());
+        Module::new(&store, t.wasm.as_deref().unwrap_or(wasm)).map_err(|e| e.to_string())
+    }
+
+    /// Runs `module` with `ctx`; returns how it ended. A guest's exec of a
+    /// wasm program replaces it here, in the same process.
+    pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome, String> {
+        let host_fds = wali_core::sys::open_fds();
+        let pid = std::process::id();
+        let mut step = self.run_once(module, ctx)?;
+        // The exec'd program compiles on one thread: after a guest's fork
+        // the compiler's helper threads do not exist in this process.
+        let single = Runner::with_compile_threads(std::num::NonZeroUsize::new(1))
+            .transforms(self.transforms);
+        loop {
+            match step {
+                Step::Done(o) => return Ok(o),
+                Step::Exec(req) if std::process::id() != pid => {
+                    // wasmer's compiler uses a thread pool that a forked
+                    // child does not have: compiling here would hang.
+                    let o = Outcome::Killed {
+                        signal: libc::SIGKILL,
+                        message: format!(
+                            "exec {}: a wasm exec after fork is not supported on wasmer yet",
+                            req.path.display()
+                        ),
+                    };
+                    eprintln!(
+                        "wali: {}",
+                        match &o {
+                            Outcome::Killed { message, .. } => message,
+                            _ => unreachable!(),
+                        }
+                    );
+                    // SAFETY: a forked child ends with its guest.
+                    unsafe { libc::_exit(o.exit_code()) };
+                }
+                Step::Exec(req) => {
+                    wali_core::sys::close_cloexec_fds(&host_fds);
+                    let m = match single.load(&req.path) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            return Ok(Outcome::Killed {
+                                signal: libc::SIGKILL,
+                                message: format!("exec {}: {e}", req.path.display()),
+                            })
+                        }
+                    };
+                    let ctx = req.builder(0).build().map_err(|e| format!("exec: {e}"))?;
+                    step = single.run_once(&m, ctx)?;
+                }
+            }
+        }
+    }
+
+    fn run_once(&self, module: &Module, ctx: WaliCtx) -> Result<Step, String> {
+        let mut store = Store::new(self.engine.clone());
+        let env = FunctionEnv::new(
+            &mut store,
+            State {
+                wali: ctx,
+                memory: None,
+                tramps: None,
+            },
+        );
+        let mut imports = imports(&mut store, &env, module);
+        for imp in module.imports() {
+            if imp.module() == memimport::MODULE && imp.name() == memimport::NAME {
+                if let ExternType::Memory(ty) = imp.ty() {
+                    let m = Memory::new(&mut store, *ty).map_err(|e| e.to_string())?;
+                    imports.define(memimport::MODULE, memimport::NAME, m);
+                }
+            }
+        }
+        let instance = match Instance::new(&mut store, module, &imports) {
+            Ok(i) => i,
+            Err(wasmer::InstantiationError::Start(e)) => return step_of(e),
+            Err(e) => return Err(e.to_string()),
+        };
+        let memory = instance
+            .exports
+            .get_memory("memory")
+            .map_err(|_| "not a WALI module: it exports no memory named `memory`".to_string())?
+            .clone();
+        let ty = memory.ty(&store);
+        if !ty.shared {
+            return Err("not a WALI module: its memory `memory` is not shared".into());
+        }
+        let max = ty
+            .maximum
+            .map_or(wali_spec::consts::MAX_MEMORY, |p| (p.0 as usize) << 16)
+            .min(wali_spec::consts::MAX_MEMORY);
+        let wm = Arc::new(WasmerMemory {
+            base: Cell::new(0),
+            size: AtomicUsize::new(0),
+            max,
+            mem: memory,
+        });
+        wm.refresh(&store);
+        let tramps = match (
+            instance
+                .exports
+                .get_typed_function::<(i32, i32), ()>(&store, exports::CALL_V_I),
+            instance
+                .exports
+                .get_typed_function::<(i32, i32, i32, i32), ()>(&store, exports::CALL_V_III),
+        ) {
+            (Ok(a), Ok(b)) => Some((a, b)),
+            _ => None,
+        };
+        {
+            let st = env.as_mut(&mut store);
+            st.wali.set_memory(wm.clone());
+            st.memory = Some(wm);
+            st.tramps = tramps;
+            st.wali
+                .prepare()
+                .map_err(|e| format!("cannot prepare the guest: {e}"))?;
+        }
+        wali_core::sys::signal::mark_guest_thread();
+        let start = instance
+            .exports
+            .get_typed_function::<(), ()>(&store, "_start")
+            .map_err(|_| "not a WALI module: it exports no `_start` function".to_string())?;
+        let outcome = match start.call(&mut store) {
+            Ok(()) => Ok(Step::Done(Outcome::Exited(0))),
+            Err(e) => step_of(e),
+        };
+        if env.as_ref(&store).wali.process().is_forked_child() {
+            if let Ok(Step::Done(o)) = &outcome {
+                if let Outcome::Killed { message, .. } = o {
+                    eprintln!("wali: {message}");
+                }
+                // SAFETY: a forked child ends with its guest.
+                unsafe { libc::_exit(o.exit_code()) };
+            }
+        }
+        outcome
+    }
+}
