@@ -356,11 +356,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
     };
     let runner = runner.verbosity(cli.verbose);
     let runner = if cli.no_transforms {
-        runner.transforms(wali::TransformOptions {
-            setjmp: false,
-            fn_casts: false,
-            exit_on_return: false,
-        })
+        runner.transforms(wali::TransformOptions::NONE)
     } else {
         runner
     };
@@ -440,11 +436,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
 fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, no_transforms: bool) -> i32 {
     let runner = wali_wasmer::Runner::new();
     let runner = if no_transforms {
-        runner.transforms(wali::TransformOptions {
-            setjmp: false,
-            fn_casts: false,
-            exit_on_return: false,
-        })
+        runner.transforms(wali::TransformOptions::NONE)
     } else {
         runner
     };

@@ -39,6 +39,15 @@ pub struct Options {
     pub exit_on_return: bool,
 }
 
+impl Options {
+    /// No transform: the module runs as it is.
+    pub const NONE: Options = Options {
+        setjmp: false,
+        fn_casts: false,
+        exit_on_return: false,
+    };
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
