@@ -66,3 +66,22 @@ fn wasmer_traps_and_exits() {
     let ctx = WaliCtx::builder().arg("x").build().unwrap();
     assert_eq!(r.run(&m, ctx).unwrap(), wali_wasmer::Outcome::Exited(42));
 }
+
+#[test]
+fn synchronous_signals_and_environment_on_both_engines() {
+    // sigself: raise/kill/tgkill on itself, handlers run at the syscall's
+    // return (the asynchronous delivery to a computing guest is wasmtime's only).
+    run_on_both("sigself", &[]);
+    let path = wali_tests::guest("env");
+    let r = wali_wasmer::Runner::new();
+    let m = r.load(&path).unwrap();
+    let ctx = WaliCtx::builder()
+        .arg(&path)
+        .args(["expect", "GREETING=hello world", "EMPTY=", "!BAD-NAME=x"])
+        .env("GREETING", "hello world")
+        .env("EMPTY", "")
+        .env("BAD-NAME", "x")
+        .build()
+        .unwrap();
+    assert_eq!(r.run(&m, ctx).unwrap(), wali_wasmer::Outcome::Exited(0));
+}
