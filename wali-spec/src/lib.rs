@@ -280,6 +280,19 @@ pub struct AuxSpec {
     pub result: Option<ValType>,
 }
 
+/// The Rust result type of an auxiliary import whose result is `$r` in
+/// [`for_each_aux!`]: `()` for none, else the value type itself. For adapter
+/// glue generated from that table.
+#[macro_export]
+macro_rules! aux_ret {
+    (()) => {
+        ()
+    };
+    ($t:ident) => {
+        $t
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __valtype {

@@ -192,22 +192,13 @@ macro_rules! link_syscalls {
 }
 wali_spec::for_each_syscall!(link_syscalls);
 
-macro_rules! aux_ret {
-    (()) => {
-        ()
-    };
-    ($t:ident) => {
-        $t
-    };
-}
-
 macro_rules! link_aux {
     ($( ($name:ident, [$($p:ident : $t:ident),*], $r:tt) ),* $(,)?) => {
         fn link_aux(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports) {
             $(
                 imports.define(MODULE, stringify!($name), Function::new_typed_with_env(
                     store, env,
-                    |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<aux_ret!($r), RuntimeError> {
+                    |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<wali_spec::aux_ret!($r), RuntimeError> {
                         call(fe, |cx| wali_core::aux::$name(cx, $($p),*))
                     },
                 ));

@@ -65,15 +65,6 @@ macro_rules! link_syscalls {
 }
 wali_spec::for_each_syscall!(link_syscalls);
 
-macro_rules! aux_ret {
-    (()) => {
-        ()
-    };
-    ($t:ident) => {
-        $t
-    };
-}
-
 macro_rules! link_aux {
     ($( ($name:ident, [$($p:ident : $t:ident),*], $r:tt) ),* $(,)?) => {
         fn link_aux<T, G>(linker: &mut Linker<T>, get: G) -> Result<()>
@@ -85,7 +76,7 @@ macro_rules! link_aux {
                 linker.func_wrap(
                     MODULE,
                     stringify!($name),
-                    move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<aux_ret!($r)> {
+                    move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<wali_spec::aux_ret!($r)> {
                         let cx = get(caller.data_mut());
                         finish_aux(wali_core::aux::$name(cx, $($p),*))
                     },
