@@ -474,22 +474,13 @@ impl Runner {
                 Step::Exec(req) if std::process::id() != pid => {
                     // wasmer's compiler uses a thread pool that a forked
                     // child does not have: compiling here would hang.
-                    let o = Outcome::Killed {
-                        signal: libc::SIGKILL,
-                        message: format!(
-                            "exec {}: a wasm exec after fork is not supported on wasmer yet",
-                            req.path.display()
-                        ),
-                    };
                     eprintln!(
-                        "wali: {}",
-                        match &o {
-                            Outcome::Killed { message, .. } => message,
-                            _ => unreachable!(),
-                        }
+                        "wali: exec {}: a wasm exec after fork is not supported on wasmer yet",
+                        req.path.display()
                     );
-                    // SAFETY: a forked child ends with its guest.
-                    unsafe { libc::_exit(o.exit_code()) };
+                    // SAFETY: a forked child ends with its guest (status as
+                    // if killed by SIGKILL).
+                    unsafe { libc::_exit(128 + libc::SIGKILL) };
                 }
                 Step::Exec(req) => {
                     wali_core::sys::close_cloexec_fds(&host_fds);
