@@ -281,33 +281,18 @@ fn main() {
         None => println!("| memcached: skipped (set MEMCACHED_WASM) | | | |"),
         Some(mc) => {
             let port = 30000 + (std::process::id() % 10000) as u16;
+            // The same server flags for both: 4 threads, TCP on loopback only.
+            let flags = |p: u16| {
+                ["-u", "root", "-t", "4", "-l", "127.0.0.1", "-U", "0", "-p"]
+                    .map(String::from)
+                    .into_iter()
+                    .chain([p.to_string()])
+            };
             let mut w = wali_run();
-            w.env("WALI_CACHE_DIR", &cache).arg(&mc).args([
-                "-u",
-                "root",
-                "-t",
-                "4",
-                "-l",
-                "127.0.0.1",
-                "-U",
-                "0",
-                "-p",
-                &port.to_string(),
-            ]);
+            w.env("WALI_CACHE_DIR", &cache).arg(&mc).args(flags(port));
             let wali = memcached_ops(w, port);
             let mut n = Command::new("memcached");
-            n.args([
-                "-u",
-                "root",
-                "-t",
-                "4",
-                "-l",
-                "127.0.0.1",
-                "-U",
-                "0",
-                "-p",
-                &(port + 1).to_string(),
-            ]);
+            n.args(flags(port + 1));
             let native = memcached_ops(n, port + 1);
             row(
                 "memcached: 4 clients x 10k set+get (ms)",
