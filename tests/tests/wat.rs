@@ -153,6 +153,45 @@ fn traps_end_the_guest_as_signals_and_the_host_goes_on() {
             o => panic!("{body}: {o:?}"),
         }
     }
+    // indirect calls: to a null slot, past the table, and through a type
+    // the callee does not have (no cast can make `(i32) -> i32` out of a
+    // callee that needs an f64) are traps of their own, as SIGSEGV/SIGILL
+    let table = r#"(type $ii (func (param i32) (result i32)))
+        (table 2 funcref) (elem (i32.const 1) $f)
+        (func $f (param f64) (result f64) (local.get 0))"#;
+    for (call, sig, what) in [
+        (
+            "(call_indirect (type $ii) (i32.const 7) (i32.const 0))",
+            libc::SIGSEGV,
+            "uninitialized element",
+        ),
+        (
+            "(call_indirect (type $ii) (i32.const 7) (i32.const 5))",
+            libc::SIGSEGV,
+            "bounds",
+        ),
+        (
+            "(call_indirect (type $ii) (i32.const 7) (i32.const 1))",
+            libc::SIGILL,
+            "type mismatch",
+        ),
+    ] {
+        let m = module(table, &format!("(drop {call})"));
+        match run_wat(&m, ctx()).unwrap() {
+            Outcome::Killed { signal, message } => {
+                assert_eq!(signal, sig, "{call}: {message}");
+                assert!(message.contains(what), "{message}");
+            }
+            o => panic!("{call}: {o:?}"),
+        }
+    }
+    // memory.grow past the 2 GiB maximum fails with -1 and the guest goes on
+    let m = module(
+        EXIT_GROUP,
+        "(drop (call $exit_group (i32.add (i32.const 10)
+             (memory.grow (i32.const 40000)))))",
+    );
+    assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(9));
     // longjmp without the transform: a clear message, not a host crash
     let m = module(
         r#"(import "wali" "longjmp" (func $lj (param i32 i32)))"#,
