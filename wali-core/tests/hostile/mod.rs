@@ -1,0 +1,295 @@
+//! The hostile-call harness shared by `tests/random_calls.rs` (a seeded
+//! run in `cargo test`) and the cargo-fuzz target under `fuzz/`: every
+//! syscall of the table called with hostile arguments against a context
+//! over guest memory that sits between two inaccessible guard regions, so
+//! a host access outside the guest's memory faults instead of passing
+//! silently.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use wali_core::{Errno, GuestMemory, WaliCtx};
+
+/// 64 KiB of guest memory between two inaccessible guard regions.
+pub struct Guarded {
+    pub base: *mut u8,
+    pub size: usize,
+}
+unsafe impl Send for Guarded {}
+unsafe impl Sync for Guarded {}
+
+const GUARD: usize = 1 << 20;
+
+impl Guarded {
+    pub fn new(size: usize) -> Guarded {
+        // SAFETY: a fresh anonymous mapping; only the middle is made accessible.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                size + 2 * GUARD,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            let base = (p as *mut u8).add(GUARD);
+            assert_eq!(
+                libc::mprotect(base as *mut _, size, libc::PROT_READ | libc::PROT_WRITE),
+                0
+            );
+            Guarded { base, size }
+        }
+    }
+}
+
+impl GuestMemory for Guarded {
+    fn base(&self) -> *mut u8 {
+        self.base
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn max_size(&self) -> usize {
+        self.size
+    }
+    fn grow(&self, _: u64) -> Result<u64, Errno> {
+        Err(Errno::NOMEM)
+    }
+}
+
+pub const SKIP: &[&str] = &[
+    "exit",
+    "exit_group",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "kill",
+    "tkill",
+    "tgkill",
+    "pause",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "sigaltstack",
+    "alarm",
+    "setitimer",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setgroups",
+    "setsid",
+    "setpgid",
+    "chroot",
+    "chdir",
+    "fchdir",
+    "umask",
+    "setrlimit",
+    "prlimit64",
+    "sched_setaffinity",
+    "sched_setscheduler",
+    "setpriority",
+    "sync",
+    "syncfs",
+    "mlockall",
+    "nanosleep",
+    "clock_nanosleep",
+    "select",
+    "pselect6",
+    "poll",
+    "ppoll",
+    "epoll_wait",
+    "epoll_pwait",
+    "futex",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "chown",
+    "fchown",
+    "fchownat",
+    "lchown",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "prctl",
+    "close",
+    "close_range",
+    "dup2",
+    "dup3",
+    "ioctl",
+    "fcntl",
+    "read",
+    "readv",
+    "pread64",
+    "preadv",
+    "recvfrom",
+    "recvmsg",
+    "accept",
+    "accept4",
+    "wait4",
+    "waitid",
+    "flock",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "sendto",
+    "sendmsg",
+    "sendfile",
+    "shutdown",
+];
+
+/// Where the arguments come from: a seeded generator in the test, the
+/// fuzzer's input in the fuzz target.
+pub trait Source {
+    fn next(&mut self) -> u64;
+}
+
+/// xorshift64, for the seeded runs.
+pub struct Rng(pub u64);
+impl Source for Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// The fuzzer's bytes, 8 at a time (zeros once they run out).
+pub struct Bytes<'a>(pub &'a [u8]);
+impl Bytes<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+impl Source for Bytes<'_> {
+    fn next(&mut self) -> u64 {
+        let n = self.0.len().min(8);
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        u64::from_le_bytes(b)
+    }
+}
+
+fn arg(r: &mut impl Source, size: u64) -> i64 {
+    let ptrs = [
+        0,
+        1,
+        size - 1,
+        size,
+        size + 1,
+        size + 4096,
+        0xFFFF_FFFF,
+        0xFFFF_FFF0,
+        0x8000_0000,
+    ];
+    match r.next() % 6 {
+        0 => ptrs[(r.next() % ptrs.len() as u64) as usize] as i64,
+        1 => (r.next() % size) as i64,
+        2 => -1,
+        3 => [0i64, 1, 2, 0x7FFF_FFFF, 0xFFFF_FFFF, -100][(r.next() % 6) as usize],
+        4 => r.next() as i32 as i64,
+        _ => r.next() as i64,
+    }
+}
+
+/// A context over guarded memory, the calls it may make, and the
+/// descriptors they may name.
+pub struct Harness {
+    pub mem: Arc<Guarded>,
+    pub cx: WaliCtx,
+    specs: Vec<&'static wali_spec::SyscallSpec>,
+    pipe: [i32; 2],
+    base: i64,
+    /// Bytes of guest memory (from its start) the source may fill before
+    /// a call; 0 keeps memory zeroed, so every in-bounds path is "" and no
+    /// real file is named. Set it only with a confining policy.
+    pub fill: usize,
+    pub calls: u64,
+}
+
+impl Harness {
+    pub fn new(cx: WaliCtx) -> Harness {
+        let mem = Arc::new(Guarded::new(64 << 10));
+        let mut cx = cx;
+        cx.set_memory(mem.clone());
+        let specs = wali_spec::SYSCALLS
+            .iter()
+            .filter(|s| !SKIP.contains(&s.name))
+            .collect();
+        // Descriptors the calls may use: a scratch pipe, beside -1 and garbage.
+        let base = wali_core::sys::open_fds().into_iter().max().unwrap_or(2) as i64 + 2;
+        let mut pipe = [0i32; 2];
+        // SAFETY: pipe2 writes two ints into `pipe`.
+        assert_eq!(
+            unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
+            0
+        );
+        Harness {
+            mem,
+            cx,
+            specs,
+            pipe,
+            base,
+            fill: 0,
+            calls: 0,
+        }
+    }
+
+    /// Closes every descriptor the calls opened and starts over with the
+    /// fresh context `cx` (the fuzz target does this for each input).
+    pub fn reset(&mut self, cx: WaliCtx) {
+        // SAFETY: closes only descriptors above those the process had.
+        unsafe { libc::syscall(libc::SYS_close_range, self.base as u32 + 1, u32::MAX, 0) };
+        self.cx = cx;
+        self.cx.set_memory(self.mem.clone());
+    }
+
+    /// One syscall with arguments from `r`, then the same syscall with
+    /// every argument -1; both must give a value or -errno.
+    pub fn call(&mut self, r: &mut impl Source) {
+        let spec = self.specs[(r.next() % self.specs.len() as u64) as usize];
+        let name = spec.name;
+        let f = wali_core::sys::raw(name).unwrap();
+        let size = self.mem.size as u64;
+        let mut args = [0i64; 6];
+        for (k, a) in args.iter_mut().enumerate() {
+            *a = arg(r, size);
+            // Descriptors: never one the test process had before (its
+            // stdio may be CI's log file): -1, the scratch pipe, one the
+            // calls themselves opened, or one that is not open.
+            let is_fd = spec.param_names.get(k).is_some_and(|n| n.ends_with("fd"));
+            if is_fd {
+                *a = match r.next() % 4 {
+                    0 => -1,
+                    1 => self.pipe[(self.calls % 2) as usize] as i64,
+                    2 => self.base + 1 + (r.next() % 64) as i64,
+                    _ => 100_000 + (r.next() % 100) as i64,
+                };
+            }
+        }
+        self.calls += 1;
+        // SAFETY: `mem` is ours: `size` writable bytes at `base`.
+        let m = unsafe { std::slice::from_raw_parts_mut(self.mem.base, self.mem.size) };
+        m.fill(0);
+        let mut i = 0;
+        while i + 8 <= self.fill.min(m.len()) {
+            m[i..i + 8].copy_from_slice(&r.next().to_le_bytes());
+            i += 8;
+        }
+        match f(&mut self.cx, &args) {
+            Ok(v) => assert!(v >= -4095, "{name}{args:?} = {v}"),
+            Err(wali_core::Ctrl::Errno(_)) => {}
+            Err(e) => panic!("{name}{args:?}: {e}"),
+        }
+        let e = wali_core::encode(f(&mut self.cx, &[-1; 6]));
+        assert!(matches!(e, Ok(v) if v >= -4095), "{name}(-1...) = {e:?}");
+    }
+}
