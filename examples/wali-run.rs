@@ -321,13 +321,21 @@ fn run(cli: Cli, stack: usize) -> i32 {
         return fail("no module given");
     };
     if cli.trace || cli.verbose >= 3 {
-        let _ = tracing_subscriber::fmt()
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
+        // wali's own events only (the engines log their compilation at
+        // these levels too).
+        let layer = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
             .with_target(false)
             .without_time()
             .with_level(false)
-            .try_init();
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("wali", tracing_subscriber::filter::LevelFilter::TRACE),
+            );
+        let _ = tracing_subscriber::registry().with(layer).try_init();
         wali_core::trace::enable(true);
     }
     let path = module;
@@ -414,7 +422,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
         Err(e) => return fail(format!("cannot set up the guest: {e}")),
     };
     let Some(module) = module else {
-        return run_wasmer(&path, ctx, cli.no_transforms);
+        return run_wasmer(&path, ctx, cli.no_transforms, cli.verbose);
     };
     match runner.run(&module, ctx) {
         Ok(wali::Outcome::Exited(code)) => wali_core::exit_status(code),
@@ -433,8 +441,8 @@ fn run(cli: Cli, stack: usize) -> i32 {
 }
 
 /// The same program on wasmer.
-fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, no_transforms: bool) -> i32 {
-    let runner = wali_wasmer::Runner::new();
+fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, no_transforms: bool, verbose: u8) -> i32 {
+    let runner = wali_wasmer::Runner::new().verbosity(verbose);
     let runner = if no_transforms {
         runner.transforms(wali::TransformOptions::NONE)
     } else {

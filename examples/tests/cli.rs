@@ -1,11 +1,21 @@
 //! `wali-run` as a user runs it: arguments, environment, exit statuses,
 //! diagnostics, the module cache.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+thread_local! {
+    /// The engine `wali_run()` selects: wasmtime (the default), or wasmer
+    /// for the tests `also_on_wasmer!` repeats.
+    static ENGINE: Cell<&'static str> = const { Cell::new("wasmtime") };
+}
+
 fn wali_run() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wali-run"));
+    if ENGINE.get() != "wasmtime" {
+        c.args(["--engine", ENGINE.get()]);
+    }
     // Tests never share the user's cache.
     c.env(
         "WALI_CACHE_DIR",
@@ -727,3 +737,40 @@ fn engine_wasmer_runs_the_same_guests() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// One test list, two engines: each test named here runs again with
+/// `wali-run --engine wasmer` (as `on_wasmer::<name>`).
+macro_rules! also_on_wasmer {
+    ($($t:ident),* $(,)?) => {
+        mod on_wasmer {
+            $(
+                #[test]
+                fn $t() {
+                    super::ENGINE.set("wasmer");
+                    super::$t()
+                }
+            )*
+        }
+    };
+}
+
+also_on_wasmer!(
+    demo_guest_gets_its_arguments,
+    guest_environment_is_wali_runs_unless_an_env_file_is_given,
+    exit_status_is_the_guests,
+    bad_inputs_get_one_clear_line,
+    verbose_reports_unsupported_syscalls,
+    session_calls_in_a_process_of_their_own,
+    working_directory_option,
+    returning_from_main_flushes_like_exit,
+    transforms_are_reported_at_v1,
+    fork_wait_exec_and_pipes,
+    a_forked_child_that_traps_dies_of_the_signal,
+    a_spinning_guest_dies_of_the_signal_it_gets,
+    threads_share_memory_and_futexes,
+    resource_abuse_gets_clean_errors,
+    trace_prints_syscalls_strace_style,
+    policy_options,
+    confinement_to_directories,
+    less_common_calls,
+);

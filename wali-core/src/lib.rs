@@ -124,3 +124,31 @@ pub fn encode(r: SysResult) -> Result<i64, Ctrl> {
 pub fn exit_status(code: i32) -> i32 {
     code & 0xff
 }
+
+/// Ends this process as the guest ended: `killed` (a signal and a
+/// one-line message) prints `wali: <message>` and dies of that signal, so
+/// a parent sees `WIFSIGNALED` as it would for a native process; otherwise
+/// `_exit(status)`. No destructor or atexit handler runs: this is how a
+/// forked child ends (it must not return into host code that did not fork)
+/// and how `exit_group` from a thread ends the others.
+pub fn end_process(killed: Option<(i32, &str)>, status: i32) -> ! {
+    if let Some((signal, message)) = killed {
+        let line = format!("wali: {message}\n");
+        // SAFETY: a raw write of a host buffer to stderr (no Rust stdio
+        // lock, which another host thread may have held at fork).
+        unsafe { libc::write(2, line.as_ptr() as *const libc::c_void, line.len()) };
+        // SAFETY: resetting a disposition, unblocking and raising a signal
+        // have no memory preconditions; the process is meant to end here.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signal);
+        }
+    }
+    // SAFETY: _exit ends the process without running the host's atexit
+    // handlers or destructors.
+    unsafe { libc::_exit(status) }
+}

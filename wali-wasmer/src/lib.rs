@@ -11,7 +11,7 @@
 //! ```
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use wali_core::transform::{exports, imports as timports, memimport};
 use wali_core::{Ctrl, Errno, GuestMemory};
@@ -45,6 +45,27 @@ pub struct State {
     pub wali: WaliCtx,
     memory: Option<Arc<WasmerMemory>>,
     tramps: Option<Trampolines>,
+    spawn: Option<Arc<Spawn>>,
+}
+
+impl State {
+    fn new(wali: WaliCtx) -> State {
+        State {
+            wali,
+            memory: None,
+            tramps: None,
+            spawn: None,
+        }
+    }
+}
+
+/// What `__wasm_thread_spawn` needs to start a thread: the module, its
+/// engine, and the shared memory the module imports (after the load-time
+/// rewrite), as a handle any thread's store can attach.
+struct Spawn {
+    engine: Engine,
+    module: Module,
+    memory: wasmer::SharedMemory,
 }
 
 /// The `__wali_call_v_i` and `__wali_call_v_iii` trampolines of a guest.
@@ -67,6 +88,8 @@ struct WasmerMemory {
     size: AtomicUsize,
     max: usize,
     mem: Memory,
+    /// For waking the engine's `memory.atomic.wait` waiters.
+    shared: Option<wasmer::SharedMemory>,
 }
 
 // SAFETY: `base` is only written by the thread running the guest's host
@@ -107,6 +130,42 @@ impl GuestMemory for WasmerMemory {
             .map_err(|_| Errno::NOMEM)?;
         self.refresh(store);
         Ok(old.0 as u64)
+    }
+    fn atomic_notify(&self, addr: u32, count: u32) -> u32 {
+        self.shared
+            .as_ref()
+            .and_then(|m| m.notify(wasmer::MemoryLocation::new_32(addr), count).ok())
+            .unwrap_or(0)
+    }
+    fn atomic_wait32(
+        &self,
+        addr: u32,
+        expected: u32,
+        timeout: std::time::Duration,
+    ) -> Option<wali_core::WaitResult> {
+        let m = self.shared.as_ref()?;
+        if addr % 4 != 0 || addr as usize + 4 > self.size() {
+            return None;
+        }
+        // SAFETY: an aligned word inside the shared memory, which does not
+        // move; read atomically, as other threads write it.
+        let cur = unsafe {
+            (*(self.base().add(addr as usize) as *const AtomicU32)).load(Ordering::SeqCst)
+        };
+        if cur != expected {
+            return Some(wali_core::WaitResult::Mismatch);
+        }
+        // wasmer's public wait does not compare under its lock: a wake
+        // between the load above and the wait is seen at the end of this
+        // slice (the futex loop waits in slices of at most 10 ms and
+        // compares again).
+        Some(
+            match m.wait(wasmer::MemoryLocation::new_32(addr), Some(timeout)) {
+                Ok(0) => wali_core::WaitResult::Woken,
+                Ok(_) => wali_core::WaitResult::TimedOut,
+                Err(_) => return None,
+            },
+        )
     }
 }
 
@@ -159,7 +218,16 @@ fn deliver(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError> {
         };
         let old = sig::enter_handler(&st.wali, signo, &act);
         let r = if act.flags & 4 != 0 {
-            v_iii.call(&mut store, act.handler as i32, signo, 0, 0)
+            // SA_SIGINFO: siginfo_t and ucontext_t in a scratch page.
+            let (info, uc) = {
+                let (st, mut store) = fe.data_and_store_mut();
+                let _g = StoreGuard::set(&mut store);
+                sig::siginfo_frame(&mut st.wali, signo)
+            };
+            let (_, mut store) = fe.data_and_store_mut();
+            let r = v_iii.call(&mut store, act.handler as i32, signo, info, uc);
+            sig::release_siginfo(&mut fe.data_mut().wali, info);
+            r
         } else {
             v_i.call(&mut store, act.handler as i32, signo)
         };
@@ -181,7 +249,12 @@ macro_rules! link_syscalls {
                                     return Ok(-(libc::EPERM as i64));
                                 }
                             }
-                            wali_core::encode(wali_core::sys::$name(cx, $($p),*))
+                            let raw = wali_core::sys::$name(cx, $($p),*);
+                            if wali_core::trace::enabled() {
+                                let ret = match &raw { Ok(v) => *v, Err(Ctrl::Errno(e)) => -(e.raw_os_error() as i64), Err(_) => 0 };
+                                wali_core::trace::syscall(cx, stringify!($name), &[$($p as i64),*], ret);
+                            }
+                            wali_core::encode(raw)
                         });
                         r
                     },
@@ -228,6 +301,11 @@ pub fn imports(store: &mut Store, env: &FunctionEnv<State>, module: &Module) -> 
     let mut imports = Imports::new();
     link_syscalls(store, env, &mut imports);
     link_aux(store, env, &mut imports);
+    imports.define(
+        MODULE,
+        "__wasm_thread_spawn",
+        Function::new_typed_with_env(store, env, thread_spawn),
+    );
     imports.define(
         MODULE,
         timports::SIGSAVE,
@@ -403,6 +481,9 @@ fn outcome_of(e: RuntimeError) -> Result<Outcome, String> {
 pub struct Runner {
     engine: Engine,
     transforms: wali_core::transform::Options,
+    /// Compile inside a rayon pool of this runner's own (see `load_bytes`).
+    own_pool: bool,
+    verbosity: u8,
 }
 
 impl Default for Runner {
@@ -432,12 +513,21 @@ impl Runner {
         Runner {
             engine: engine.into(),
             transforms: Default::default(),
+            own_pool: false,
+            verbosity: 0,
         }
     }
 
     /// Selects the load-time transforms (all by default).
     pub fn transforms(mut self, opts: wali_core::transform::Options) -> Runner {
         self.transforms = opts;
+        self
+    }
+
+    /// At 1 or more, `load` reports the transforms it applied on stderr
+    /// (`[wali] transform: ...`), as `wali::Runner::verbosity` does.
+    pub fn verbosity(mut self, level: u8) -> Runner {
+        self.verbosity = level;
         self
     }
 
@@ -454,34 +544,40 @@ impl Runner {
         }
         let t =
             wali_core::transform::transform(wasm, &self.transforms).map_err(|e| e.to_string())?;
-        let store = Store::new(self.engine.clone());
-        Module::new(&store, t.wasm.as_deref().unwrap_or(wasm)).map_err(|e| e.to_string())
+        if self.verbosity >= 1 {
+            for l in t.applied.iter().chain(&t.notes) {
+                eprintln!("[wali] transform: {l}");
+            }
+        }
+        let bytes = t.wasm.as_deref().unwrap_or(wasm);
+        let compile = || Module::new(&self.engine, bytes).map_err(|e| e.to_string());
+        if !self.own_pool {
+            return compile();
+        }
+        // Part of wasmer's compilation (its trampolines) runs on rayon's
+        // global pool, whose threads a forked child does not have: the
+        // compile would wait for them forever. Inside a pool made here,
+        // that work runs on this pool instead.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| e.to_string())?
+            .install(compile)
     }
 
     /// Runs `module` with `ctx`; returns how it ended. A guest's exec of a
     /// wasm program replaces it here, in the same process.
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome, String> {
         let host_fds = wali_core::sys::open_fds();
-        let pid = std::process::id();
         let mut step = self.run_once(module, ctx)?;
         // The exec'd program compiles on one thread: after a guest's fork
         // the compiler's helper threads do not exist in this process.
-        let single = Runner::with_compile_threads(std::num::NonZeroUsize::new(1))
+        let mut single = Runner::with_compile_threads(std::num::NonZeroUsize::new(1))
             .transforms(self.transforms);
+        single.own_pool = true;
         loop {
             match step {
                 Step::Done(o) => return Ok(o),
-                Step::Exec(req) if std::process::id() != pid => {
-                    // wasmer's compiler uses a thread pool that a forked
-                    // child does not have: compiling here would hang.
-                    eprintln!(
-                        "wali: exec {}: a wasm exec after fork is not supported on wasmer yet",
-                        req.path.display()
-                    );
-                    // SAFETY: a forked child ends with its guest (status as
-                    // if killed by SIGKILL).
-                    unsafe { libc::_exit(128 + libc::SIGKILL) };
-                }
                 Step::Exec(req) => {
                     wali_core::sys::close_cloexec_fds(&host_fds);
                     let m = match single.load(&req.path) {
@@ -502,69 +598,15 @@ impl Runner {
 
     fn run_once(&self, module: &Module, ctx: WaliCtx) -> Result<Step, String> {
         let mut store = Store::new(self.engine.clone());
-        let env = FunctionEnv::new(
-            &mut store,
-            State {
-                wali: ctx,
-                memory: None,
-                tramps: None,
-            },
-        );
-        let mut imports = imports(&mut store, &env, module);
-        for imp in module.imports() {
-            if imp.module() == memimport::MODULE && imp.name() == memimport::NAME {
-                if let ExternType::Memory(ty) = imp.ty() {
-                    let m = Memory::new(&mut store, *ty).map_err(|e| e.to_string())?;
-                    imports.define(memimport::MODULE, memimport::NAME, m);
-                }
-            }
-        }
-        let instance = match Instance::new(&mut store, module, &imports) {
+        let env = FunctionEnv::new(&mut store, State::new(ctx));
+        let instance = match instantiate(&mut store, &env, module, None)? {
             Ok(i) => i,
-            Err(wasmer::InstantiationError::Start(e)) => return step_of(e),
-            Err(e) => return Err(e.to_string()),
+            Err(step) => return Ok(step),
         };
-        let memory = instance
-            .exports
-            .get_memory("memory")
-            .map_err(|_| "not a WALI module: it exports no memory named `memory`".to_string())?
-            .clone();
-        let ty = memory.ty(&store);
-        if !ty.shared {
-            return Err("not a WALI module: its memory `memory` is not shared".into());
-        }
-        let max = ty
-            .maximum
-            .map_or(wali_spec::consts::MAX_MEMORY, |p| (p.0 as usize) << 16)
-            .min(wali_spec::consts::MAX_MEMORY);
-        let wm = Arc::new(WasmerMemory {
-            base: Cell::new(0),
-            size: AtomicUsize::new(0),
-            max,
-            mem: memory,
-        });
-        wm.refresh(&store);
-        let tramps = match (
-            instance
-                .exports
-                .get_typed_function::<(i32, i32), ()>(&store, exports::CALL_V_I),
-            instance
-                .exports
-                .get_typed_function::<(i32, i32, i32, i32), ()>(&store, exports::CALL_V_III),
-        ) {
-            (Ok(a), Ok(b)) => Some((a, b)),
-            _ => None,
-        };
-        {
-            let st = env.as_mut(&mut store);
-            st.wali.set_memory(wm.clone());
-            st.memory = Some(wm);
-            st.tramps = tramps;
-            st.wali
-                .prepare()
-                .map_err(|e| format!("cannot prepare the guest: {e}"))?;
-        }
-        wali_core::sys::signal::mark_guest_thread();
+        env.as_mut(&mut store)
+            .wali
+            .prepare()
+            .map_err(|e| format!("cannot prepare the guest: {e}"))?;
         let start = instance
             .exports
             .get_typed_function::<(), ()>(&store, "_start")
@@ -575,13 +617,196 @@ impl Runner {
         };
         if env.as_ref(&store).wali.process().is_forked_child() {
             if let Ok(Step::Done(o)) = &outcome {
-                if let Outcome::Killed { message, .. } = o {
-                    eprintln!("wali: {message}");
-                }
-                // SAFETY: a forked child ends with its guest.
-                unsafe { libc::_exit(o.exit_code()) };
+                die(o);
             }
         }
         outcome
+    }
+}
+
+/// A process the guest forked ends with the guest (it must not return
+/// into host code that did not fork); a guest killed by a trap dies of
+/// the matching signal, so its parent sees WIFSIGNALED.
+fn die(o: &Outcome) -> ! {
+    match o {
+        Outcome::Killed { signal, message } => {
+            wali_core::end_process(Some((*signal, message)), o.exit_code())
+        }
+        Outcome::Exited(_) => wali_core::end_process(None, o.exit_code()),
+    }
+}
+
+/// Instantiates `module` in `store` for the guest thread whose state is
+/// `env`: its imports, its memory (a new shared memory, or `shared` for a
+/// thread of a running guest), the memory and trampolines in the state.
+/// `Ok(Err(step))` when the module's start function already ended it.
+fn instantiate(
+    store: &mut Store,
+    env: &FunctionEnv<State>,
+    module: &Module,
+    shared: Option<&Arc<Spawn>>,
+) -> Result<Result<Instance, Step>, String> {
+    let mut imports = imports(store, env, module);
+    let mut spawn = shared.cloned();
+    for imp in module.imports() {
+        if imp.module() == memimport::MODULE && imp.name() == memimport::NAME {
+            if let ExternType::Memory(ty) = imp.ty() {
+                let m = match shared {
+                    Some(sp) => sp.memory.clone().attach(store),
+                    None => {
+                        let m = Memory::new(store, *ty).map_err(|e| e.to_string())?;
+                        if let Some(sh) = m.as_shared(store) {
+                            spawn = Some(Arc::new(Spawn {
+                                engine: store.engine().clone(),
+                                module: module.clone(),
+                                memory: sh,
+                            }));
+                        }
+                        m
+                    }
+                };
+                imports.define(memimport::MODULE, memimport::NAME, m);
+            }
+        }
+    }
+    let instance = match Instance::new(store, module, &imports) {
+        Ok(i) => i,
+        Err(wasmer::InstantiationError::Start(e)) => return step_of(e).map(Err),
+        Err(e) => return Err(e.to_string()),
+    };
+    let memory = instance
+        .exports
+        .get_memory("memory")
+        .map_err(|_| "not a WALI module: it exports no memory named `memory`".to_string())?
+        .clone();
+    let ty = memory.ty(store);
+    if !ty.shared {
+        return Err("not a WALI module: its memory `memory` is not shared".into());
+    }
+    let max = ty
+        .maximum
+        .map_or(wali_spec::consts::MAX_MEMORY, |p| (p.0 as usize) << 16)
+        .min(wali_spec::consts::MAX_MEMORY);
+    let wm = Arc::new(WasmerMemory {
+        base: Cell::new(0),
+        size: AtomicUsize::new(0),
+        max,
+        shared: memory.as_shared(store),
+        mem: memory,
+    });
+    wm.refresh(store);
+    let tramps = match (
+        instance
+            .exports
+            .get_typed_function::<(i32, i32), ()>(store, exports::CALL_V_I),
+        instance
+            .exports
+            .get_typed_function::<(i32, i32, i32, i32), ()>(store, exports::CALL_V_III),
+    ) {
+        (Ok(a), Ok(b)) => Some((a, b)),
+        _ => None,
+    };
+    let st = env.as_mut(store);
+    st.wali.set_memory(wm.clone());
+    st.memory = Some(wm);
+    st.tramps = tramps;
+    st.spawn = spawn;
+    wali_core::sys::signal::mark_guest_thread();
+    Ok(Ok(instance))
+}
+
+/// `__wasm_thread_spawn(start, arg)`: a host thread running a new instance
+/// of the module over the same shared memory, entering the guest's thread
+/// function by table index; returns its tid, or -EAGAIN (no shareable
+/// memory, the policy's thread limit, or no host thread).
+fn thread_spawn(mut fe: FunctionEnvMut<State>, start: i32, arg: i32) -> Result<i32, RuntimeError> {
+    let st = fe.data_mut();
+    let Some(sp) = st.spawn.clone() else {
+        return Ok(-libc::EAGAIN);
+    };
+    if !st.wali.process().thread_started() {
+        return Ok(-libc::EAGAIN);
+    }
+    let child = st.wali.new_thread(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<i32>(1);
+    let spawned = std::thread::Builder::new()
+        .name("wali-thread".into())
+        .spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            let mut ctx = child;
+            ctx.set_tid(tid);
+            let _ = tx.send(tid);
+            thread_main(&sp, ctx, start, arg, tid);
+        });
+    match spawned {
+        Ok(_) => Ok(rx.recv().unwrap_or(-libc::EAGAIN)),
+        Err(_) => {
+            fe.data().wali.process().thread_ended();
+            Ok(-libc::EAGAIN)
+        }
+    }
+}
+
+fn thread_main(sp: &Arc<Spawn>, ctx: WaliCtx, start: i32, arg: i32, tid: i32) {
+    struct Ended(Arc<wali_core::Process>);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.thread_ended();
+        }
+    }
+    let _ended = Ended(ctx.process().clone());
+    let mut store = Store::new(sp.engine.clone());
+    let env = FunctionEnv::new(&mut store, State::new(ctx));
+    // Ok(Ok(())): the entry returned; Ok(Err(e)): it ended by `e`;
+    // Err(step): the module's start function already ended it.
+    let r: Result<Result<(), RuntimeError>, Result<Step, String>> =
+        match instantiate(&mut store, &env, &sp.module, Some(sp)) {
+            Ok(Ok(instance)) => match instance
+                .exports
+                .get_typed_function::<(i32, i32, i32), ()>(&store, exports::CALL_V_II)
+            {
+                Ok(entry) => Ok(entry.call(&mut store, start, tid, arg)),
+                Err(e) => Err(Err(e.to_string())),
+            },
+            Ok(Err(step)) => Err(Ok(step)),
+            Err(e) => Err(Err(e)),
+        };
+    // The thread's end: clear and wake its tid word, as CLONE_CHILD_CLEARTID.
+    let cx = &mut env.as_mut(&mut store).wali;
+    let word = cx.clear_child_tid();
+    if word != 0 && cx.mem.write::<u32>(word, 0).is_ok() {
+        if let Some(m) = cx.mem.source() {
+            m.atomic_notify(word, u32::MAX);
+        }
+        if let Ok(h) = cx.mem.buf(word, 4) {
+            // SAFETY: futex wake on an aligned word of the shared memory.
+            unsafe { libc::syscall(libc::SYS_futex, h, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
+        }
+    }
+    let end = match r {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => {
+            if matches!(e.downcast_ref::<Ctrl>(), Some(Ctrl::ExitThread(_))) {
+                return;
+            }
+            step_of(e)
+        }
+        Err(end) => end,
+    };
+    match end {
+        // exit_group from a thread ends the whole process.
+        Ok(Step::Done(o)) => die(&o),
+        Ok(Step::Exec(req)) => {
+            eprintln!(
+                "wali: thread {tid}: exec {} from a thread is not supported on wasmer yet",
+                req.path.display()
+            );
+            wali_core::end_process(None, 128 + libc::SIGKILL)
+        }
+        Err(e) => {
+            eprintln!("wali: thread {tid}: {e}");
+            wali_core::end_process(None, 1)
+        }
     }
 }

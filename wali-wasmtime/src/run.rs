@@ -220,25 +220,12 @@ pub fn run_instance<T: 'static>(
 /// twice. A guest killed by a trap dies of the matching signal, so its
 /// parent sees WIFSIGNALED as it would for a native process.
 pub(crate) fn die(o: &Outcome) -> ! {
-    if let Outcome::Killed { signal, message } = o {
-        let line = format!("wali: {message}\n");
-        // SAFETY: raw writes of a host buffer to stderr (no Rust stdio
-        // lock, which another host thread may have held at fork).
-        unsafe { libc::write(2, line.as_ptr() as *const libc::c_void, line.len()) };
-        // SAFETY: resetting a disposition and raising a signal have no
-        // memory preconditions; the process is meant to end here.
-        unsafe {
-            libc::signal(*signal, libc::SIG_DFL);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, *signal);
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-            libc::raise(*signal);
+    match o {
+        Outcome::Killed { signal, message } => {
+            wali_core::end_process(Some((*signal, message)), o.exit_code())
         }
+        _ => wali_core::end_process(None, o.exit_code()),
     }
-    // SAFETY: _exit ends the process without running the host's atexit
-    // handlers or destructors, as a forked child should.
-    unsafe { libc::_exit(o.exit_code()) }
 }
 
 struct RunState {

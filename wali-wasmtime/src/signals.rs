@@ -48,34 +48,10 @@ pub(crate) fn deliver<T: 'static>(
         let r = if act.flags & SA_SIGINFO != 0 {
             match &t.v_iii {
                 Some(f) => {
-                    // siginfo_t and a zeroed ucontext in a scratch mapping of
-                    // the guest's memory, released after the handler.
-                    let mut ctx = store.as_context_mut();
-                    let cx = get(ctx.data_mut());
-                    let page = wali_core::sys::mmap(cx, 0, 4096, 3, 0x22, -1, 0).ok();
-                    if let Some(a) = page {
-                        let a = a as u32;
-                        let [code, pid, uid] = sig::last_info(signo);
-                        let _ = cx.mem.write::<[i32; 4]>(a, [signo, 0, code, 0]);
-                        let _ = cx.mem.write::<[i32; 2]>(a + 16, [pid, uid]);
-                    }
-                    let a = page.unwrap_or(0) as i32;
-                    let r = f.call(
-                        &mut store,
-                        (
-                            act.handler as i32,
-                            signo,
-                            a,
-                            if a != 0 { a + 512 } else { 0 },
-                        ),
-                    );
-                    if let Some(a) = page {
-                        let _ = wali_core::sys::munmap(
-                            get(store.as_context_mut().data_mut()),
-                            a as i32,
-                            4096,
-                        );
-                    }
+                    let (info, uc) =
+                        sig::siginfo_frame(get(store.as_context_mut().data_mut()), signo);
+                    let r = f.call(&mut store, (act.handler as i32, signo, info, uc));
+                    sig::release_siginfo(get(store.as_context_mut().data_mut()), info);
                     r
                 }
                 None => Ok(()),

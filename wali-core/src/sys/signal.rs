@@ -161,6 +161,28 @@ fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// For an `SA_SIGINFO` handler: a `siginfo_t` (signal, code, sender's
+/// pid and uid) and a zeroed `ucontext_t` in a scratch page mapped in the
+/// guest's memory; returns `(info, ucontext)` addresses, `(0, 0)` when no
+/// page could be mapped. [`release_siginfo`] unmaps it after the handler.
+pub fn siginfo_frame(cx: &mut WaliCtx, signo: i32) -> (i32, i32) {
+    let Ok(a) = super::mmap(cx, 0, 4096, 3, 0x22, -1, 0) else {
+        return (0, 0);
+    };
+    let a = a as u32;
+    let [code, pid, uid] = last_info(signo);
+    let _ = cx.mem.write::<[i32; 4]>(a, [signo, 0, code, 0]);
+    let _ = cx.mem.write::<[i32; 2]>(a + 16, [pid, uid]);
+    (a as i32, a as i32 + 512)
+}
+
+/// Unmaps the page of a [`siginfo_frame`].
+pub fn release_siginfo(cx: &mut WaliCtx, info: i32) {
+    if info != 0 {
+        let _ = super::munmap(cx, info, 4096);
+    }
+}
+
 /// The next pending signal that has a guest handler: its bit is cleared.
 pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
     loop {
