@@ -738,6 +738,34 @@ fn engine_wasmer_runs_the_same_guests() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn copy_guest_copies_a_file_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("src");
+    let dst = d.path().join("dst");
+    // 1 MiB and a bit: several full 64 KiB reads and a short last one
+    let data: Vec<u8> = (0..(1u32 << 20) + 12345)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&src, &data).unwrap();
+    let o = wali_run()
+        .arg(guest("copy"))
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(std::fs::read(&dst).unwrap() == data, "copy differs");
+    // a missing source: the guest's own status
+    let o = wali_run()
+        .arg(guest("copy"))
+        .arg(d.path().join("missing"))
+        .arg(&dst)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+}
+
 /// One test list, two engines: each test named here runs again with
 /// `wali-run --engine wasmer` (as `on_wasmer::<name>`).
 macro_rules! also_on_wasmer {
@@ -766,6 +794,7 @@ also_on_wasmer!(
     transforms_are_reported_at_v1,
     fork_wait_exec_and_pipes,
     a_forked_child_that_traps_dies_of_the_signal,
+    guest_signal_handlers_run,
     a_spinning_guest_dies_of_the_signal_it_gets,
     threads_share_memory_and_futexes,
     resource_abuse_gets_clean_errors,
@@ -773,4 +802,5 @@ also_on_wasmer!(
     policy_options,
     confinement_to_directories,
     less_common_calls,
+    copy_guest_copies_a_file_exactly,
 );

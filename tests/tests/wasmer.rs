@@ -70,7 +70,8 @@ fn wasmer_traps_and_exits() {
 #[test]
 fn synchronous_signals_and_environment_on_both_engines() {
     // sigself: raise/kill/tgkill on itself, handlers run at the syscall's
-    // return (the asynchronous delivery to a computing guest is wasmtime's only).
+    // return (signals reaching a computing guest: signals.wasm, in the CLI
+    // tests on both engines).
     run_on_both("sigself", &[]);
     let path = wali_tests::guest("env");
     let r = wali_wasmer::Runner::new();
@@ -84,4 +85,25 @@ fn synchronous_signals_and_environment_on_both_engines() {
         .build()
         .unwrap();
     assert_eq!(r.run(&m, ctx).unwrap(), wali_wasmer::Outcome::Exited(0));
+}
+
+#[test]
+fn wasmer_timeout_ends_a_spinning_guest_at_its_next_poll() {
+    // the poll calls an argument-less import the module has
+    let spin = r#"(module (import "wali" "__cl_get_argc" (func $argc (result i32)))
+        (memory (export "memory") 1 1 shared)
+        (func (export "_start") (loop $l (br $l))))"#;
+    let r = wali_wasmer::Runner::new();
+    let m = r.load_bytes(&wat::parse_str(spin).unwrap()).unwrap();
+    let mut p = wali::Policy::default();
+    p.timeout = Some(std::time::Duration::from_millis(200));
+    let ctx = WaliCtx::builder().arg("spin").policy(p).build().unwrap();
+    let t = std::time::Instant::now();
+    match r.run(&m, ctx).unwrap() {
+        wali_wasmer::Outcome::Killed { signal, message } => {
+            assert_eq!(signal, libc::SIGKILL, "{message}");
+        }
+        o => panic!("{o:?}"),
+    }
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -98,6 +98,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         setjmp: false,
         fn_casts: false,
         exit_on_return: false,
+        signal_poll: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -131,4 +132,43 @@ fn an_exec_keeps_the_policy() {
         .policy()
         .unwrap()
         .denies(wali_spec::syscall_by_name("read").unwrap().nr));
+}
+
+#[test]
+fn signal_poll_checks_a_flag_at_entries_and_loops() {
+    let opts = Options {
+        signal_poll: true,
+        ..Options::NONE
+    };
+    let m = wat::parse_str(
+        r#"(module (import "wali" "__cl_get_argc" (func $argc (result i32)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start") (loop $l (br $l))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    assert!(out.applied.iter().any(|a| a.contains("signal polling")));
+    // the flag memory is the second memory, exported; `_start` loads it
+    // twice (entry and loop header), each time guarding a call to the import
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    assert!(
+        text.contains(r#"(export "__wali_signal_flag" (memory 1))"#),
+        "{text}"
+    );
+    assert_eq!(text.matches("i32.load 1").count(), 2, "{text}");
+    assert_eq!(text.matches("call $argc").count(), 2, "{text}");
+    // a module with nothing to poll with is left alone, with a note
+    let m = wat::parse_str(
+        r#"(module (memory (export "memory") 1 1 shared)
+            (func (export "_start") (loop $l (br $l))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &opts).unwrap();
+    assert!(out.wasm.is_none());
+    assert!(out
+        .notes
+        .iter()
+        .any(|n| n.contains("signal polling not applied")));
 }

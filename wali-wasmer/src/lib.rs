@@ -46,6 +46,8 @@ pub struct State {
     memory: Option<Arc<WasmerMemory>>,
     tramps: Option<Trampolines>,
     spawn: Option<Arc<Spawn>>,
+    /// The poll flag of this thread's instance (see `transform::poll`).
+    flag: Option<&'static AtomicU32>,
 }
 
 impl State {
@@ -55,6 +57,55 @@ impl State {
             memory: None,
             tramps: None,
             spawn: None,
+            flag: None,
+        }
+    }
+}
+
+/// The poll flags of the process's guest instances (addresses of their
+/// flag words), which the native signal handler sets.
+static FLAGS: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
+/// Signal handlers inside `set_flags` right now.
+static SETTING: AtomicUsize = AtomicUsize::new(0);
+
+/// The interrupt hook: every guest instance polls at its next loop
+/// header or function entry. Async-signal-safe: atomics only.
+fn set_flags() {
+    SETTING.fetch_add(1, Ordering::SeqCst);
+    for slot in &FLAGS {
+        let p = slot.load(Ordering::SeqCst);
+        if p != 0 {
+            // SAFETY: a registered address is a live flag word: `FlagSlot`
+            // unregisters it, and waits out this loop, before its memory
+            // can go.
+            unsafe { (*(p as *const AtomicU32)).store(1, Ordering::SeqCst) };
+        }
+    }
+    SETTING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// A registered flag; unregistered on drop, which must happen before the
+/// flag's memory (its store) goes.
+struct FlagSlot(Option<usize>);
+
+impl FlagSlot {
+    fn register(flag: &AtomicU32) -> FlagSlot {
+        let p = flag as *const AtomicU32 as usize;
+        wali_core::sys::signal::set_interrupt_hook(set_flags);
+        FlagSlot(FLAGS.iter().position(|s| {
+            s.compare_exchange(0, p, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        }))
+    }
+}
+
+impl Drop for FlagSlot {
+    fn drop(&mut self) {
+        if let Some(i) = self.0 {
+            FLAGS[i].store(0, Ordering::SeqCst);
+            while SETTING.load(Ordering::SeqCst) != 0 {
+                std::hint::spin_loop();
+            }
         }
     }
 }
@@ -200,6 +251,16 @@ fn call<R>(
         let _g = StoreGuard::set(&mut store);
         f(&mut st.wali)
     };
+    if let Some(flag) = fe.data().flag {
+        if flag.load(Ordering::Relaxed) != 0 {
+            flag.store(0, Ordering::Relaxed);
+            if fe.data().wali.process().is_killed() {
+                return Err(ctrl_error(Ctrl::Abort(
+                    "killed: the policy's timeout expired".into(),
+                )));
+            }
+        }
+    }
     if wali_core::sys::signal::pending() {
         deliver(&mut fe)?;
     }
@@ -507,12 +568,17 @@ impl Runner {
         features.threads(true);
         features.exceptions(true);
         features.bulk_memory(true);
+        // the signal-poll transform's flag is a second memory
+        features.multi_memory(true);
         let engine = wasmer::sys::EngineBuilder::new(cranelift)
             .set_features(Some(features))
             .engine();
         Runner {
             engine: engine.into(),
-            transforms: Default::default(),
+            transforms: wali_core::transform::Options {
+                signal_poll: true,
+                ..Default::default()
+            },
             own_pool: false,
             verbosity: 0,
         }
@@ -568,6 +634,18 @@ impl Runner {
     /// Runs `module` with `ctx`; returns how it ended. A guest's exec of a
     /// wasm program replaces it here, in the same process.
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome, String> {
+        if let Some(t) = ctx.process().policy().and_then(|p| p.timeout) {
+            // The guest ends at its next poll (loop header, function entry
+            // or syscall return) once the time is up.
+            let proc = ctx.process().clone();
+            let _ = std::thread::Builder::new()
+                .name("wali-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(t);
+                    proc.kill();
+                    set_flags();
+                });
+        }
         let host_fds = wali_core::sys::open_fds();
         let mut step = self.run_once(module, ctx)?;
         // The exec'd program compiles on one thread: after a guest's fork
@@ -603,6 +681,8 @@ impl Runner {
             Ok(i) => i,
             Err(step) => return Ok(step),
         };
+        // (dropped before the store, whose memory holds the flag)
+        let _flag = env.as_ref(&store).flag.map(FlagSlot::register);
         env.as_mut(&mut store)
             .wali
             .prepare()
@@ -706,7 +786,19 @@ fn instantiate(
         (Ok(a), Ok(b)) => Some((a, b)),
         _ => None,
     };
+    let flag = instance
+        .exports
+        .get_memory(wali_core::transform::poll::FLAG_EXPORT)
+        .ok()
+        .map(|m| {
+            let p = m.view(store).data_ptr() as *const AtomicU32;
+            // SAFETY: the flag memory is one page that cannot grow, so its
+            // first word stays at this aligned address while the instance
+            // (its store) lives; `FlagSlot` and `State` do not outlive it.
+            unsafe { &*p }
+        });
     let st = env.as_mut(store);
+    st.flag = flag;
     st.wali.set_memory(wm.clone());
     st.memory = Some(wm);
     st.tramps = tramps;
@@ -766,7 +858,10 @@ fn thread_main(sp: &Arc<Spawn>, ctx: WaliCtx, start: i32, arg: i32, tid: i32) {
                 .exports
                 .get_typed_function::<(i32, i32, i32), ()>(&store, exports::CALL_V_II)
             {
-                Ok(entry) => Ok(entry.call(&mut store, start, tid, arg)),
+                Ok(entry) => {
+                    let _flag = env.as_ref(&store).flag.map(FlagSlot::register);
+                    Ok(entry.call(&mut store, start, tid, arg))
+                }
                 Err(e) => Err(Err(e.to_string())),
             },
             Ok(Err(step)) => Err(Ok(step)),

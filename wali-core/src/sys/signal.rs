@@ -79,16 +79,26 @@ use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 /// Signals caught for a guest handler and not yet delivered.
 static PENDING: AtomicU64 = AtomicU64::new(0);
-/// Called by the native handler: how the adapter interrupts a computing guest.
-static INTERRUPT: AtomicUsize = AtomicUsize::new(0);
+/// Called by the native handler: how the adapters interrupt a computing
+/// guest (one per engine in the process).
+static INTERRUPT: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 /// The last `si_code`/`si_pid`/`si_uid` seen per signal (for SA_SIGINFO).
 static INFO: [[AtomicI32; 3]; 65] = [const { [const { AtomicI32::new(0) }; 3] }; 65];
 
 /// Registers the function the native signal handler calls after recording
 /// a signal, to make a computing guest reach a safe point soon (wasmtime:
-/// bump the epoch). It must be async-signal-safe.
+/// bump the epoch; wasmer: set the poll flags). It must be
+/// async-signal-safe. Each adapter registers one; registering the same
+/// function again changes nothing.
 pub fn set_interrupt_hook(f: fn()) {
-    INTERRUPT.store(f as usize, Ordering::SeqCst);
+    let f = f as usize;
+    for slot in &INTERRUPT {
+        match slot.compare_exchange(0, f, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return,
+            Err(cur) if cur == f => return,
+            Err(_) => {}
+        }
+    }
 }
 
 /// Whether a signal waits for delivery to the guest (one relaxed load: the
@@ -136,11 +146,13 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mu
     } else {
         PENDING.fetch_or(bit, Ordering::SeqCst);
     }
-    let f = INTERRUPT.load(Ordering::SeqCst);
-    if f != 0 {
-        // SAFETY: only `fn()` values are stored by `set_interrupt_hook`.
-        let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(f) };
-        f();
+    for slot in &INTERRUPT {
+        let f = slot.load(Ordering::SeqCst);
+        if f != 0 {
+            // SAFETY: only `fn()` values are stored by `set_interrupt_hook`.
+            let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(f) };
+            f();
+        }
     }
 }
 

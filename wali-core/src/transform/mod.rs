@@ -22,6 +22,7 @@
 mod casts;
 pub mod memimport;
 mod module;
+pub mod poll;
 mod sjlj;
 mod trampolines;
 
@@ -29,7 +30,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +38,9 @@ pub struct Options {
     pub setjmp: bool,
     pub fn_casts: bool,
     pub exit_on_return: bool,
+    /// Signal polling (`poll`), for engines without an interruption
+    /// mechanism of their own: off by default (wasmtime uses epochs).
+    pub signal_poll: bool,
 }
 
 impl Options {
@@ -45,6 +49,7 @@ impl Options {
         setjmp: false,
         fn_casts: false,
         exit_on_return: false,
+        signal_poll: false,
     };
 }
 
@@ -54,6 +59,7 @@ impl Default for Options {
             setjmp: true,
             fn_casts: true,
             exit_on_return: true,
+            signal_poll: false,
         }
     }
 }
@@ -144,6 +150,9 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
+    if opts.signal_poll {
+        poll::plan(&info, &mut plan, &mut out);
+    }
     if plan.is_empty() {
         return Ok(out);
     }

@@ -36,6 +36,8 @@ pub struct ModuleInfo<'a> {
     /// The module's own memory 0, if it defines one (and imports none).
     pub defined_memory: Option<wasmparser::MemoryType>,
     pub imports_memory: bool,
+    /// Memories, imported and defined.
+    pub num_memories: u32,
     pub has_active_data: bool,
 }
 
@@ -75,7 +77,10 @@ impl<'a> ModuleInfo<'a> {
                             TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
                             TypeRef::Tag(_) => m.num_tags += 1,
                             TypeRef::Table(_) => m.has_table0 = true,
-                            TypeRef::Memory(_) => m.imports_memory = true,
+                            TypeRef::Memory(_) => {
+                                m.imports_memory = true;
+                                m.num_memories += 1;
+                            }
                         }
                     }
                 }
@@ -86,8 +91,11 @@ impl<'a> ModuleInfo<'a> {
                 }
                 Payload::TableSection(r) if r.count() > 0 => m.has_table0 = true,
                 Payload::TagSection(r) => m.num_tags += r.count(),
-                Payload::MemorySection(r) if r.count() == 1 && !m.imports_memory => {
-                    m.defined_memory = r.into_iter().next().and_then(|x| x.ok());
+                Payload::MemorySection(r) => {
+                    m.num_memories += r.count();
+                    if r.count() == 1 && !m.imports_memory {
+                        m.defined_memory = r.into_iter().next().and_then(|x| x.ok());
+                    }
                 }
                 Payload::DataSection(r) => {
                     for d in r {
@@ -289,11 +297,27 @@ pub struct Plan {
     pub memory_to_import: bool,
     /// Names of the new functions (for the name section), in order.
     pub new_names: Vec<String>,
+    /// Signal polling: every defined function checks a flag at its entry
+    /// and at each loop header.
+    pub poll: Option<Poll>,
+    /// New memories (one page, not growable), exported under these names.
+    pub new_memories: Vec<&'static str>,
+}
+
+/// How polled code reaches the host when the flag is set.
+pub struct Poll {
+    /// The flag's memory (a word at address 0).
+    pub memory: u32,
+    /// An imported function without parameters, called (its result
+    /// dropped) so the host runs at a safe point.
+    pub func: u32,
+    pub has_result: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         !self.memory_to_import
+            && self.poll.is_none()
             && self.redirect_calls.is_empty()
             && self.call_map.is_empty()
             && self.indirect_map.is_empty()
@@ -375,7 +399,40 @@ impl Plan {
         }
     }
 
+    fn add_memories(&self, s: &mut wasm_encoder::MemorySection) {
+        for _ in &self.new_memories {
+            s.memory(wasm_encoder::MemoryType {
+                minimum: 1,
+                maximum: Some(1),
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+        }
+    }
+
+    /// The check a polled function makes: `if (flag) poll();`.
+    fn emit_poll(&self, f: &mut wasm_encoder::Function) {
+        if let Some(p) = &self.poll {
+            f.instruction(&Instruction::I32Const(0));
+            f.instruction(&Instruction::I32Load(wasm_encoder::MemArg {
+                offset: 0,
+                align: 2,
+                memory_index: p.memory,
+            }));
+            f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
+            f.instruction(&Instruction::Call(p.func));
+            if p.has_result {
+                f.instruction(&Instruction::Drop);
+            }
+            f.instruction(&Instruction::End);
+        }
+    }
+
     fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
+        if self.poll.is_some() {
+            return Ok(true);
+        }
         if self.call_map.is_empty()
             && self.indirect_map.is_empty()
             && !self.redirect_calls.iter().any(|r| r.0 == func)
@@ -417,9 +474,18 @@ fn remap_body(
         ));
     }
     let mut f = wasm_encoder::Function::new(locals);
+    plan.emit_poll(&mut f);
     let mut r = body.get_operators_reader()?;
     while !r.eof() {
         let op = r.read()?;
+        if let Operator::Loop { .. } = op {
+            let i = RoundtripReencoder
+                .instruction(op)
+                .map_err(|e| Error(e.to_string()))?;
+            f.instruction(&i);
+            plan.emit_poll(&mut f);
+            continue;
+        }
         match plan.map_op(func, &op) {
             Some(i) => {
                 f.instruction(&i);
@@ -442,27 +508,38 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     let mut out = wasm_encoder::Module::new();
     let mut tags_done = plan.new_tags.is_empty();
     let mut globals_done = plan.new_globals.is_empty();
+    let mut memories_done = plan.new_memories.is_empty();
     let mut code: Option<wasm_encoder::CodeSection> = None;
     let mut body_index = 0u32;
     let mut seen_funcs_section = false;
     // Section ids in their required order, for placing new sections.
     const TAG_BEFORE: &[u8] = &[6, 7, 8, 9, 12, 10, 11];
     const GLOBAL_BEFORE: &[u8] = &[7, 8, 9, 12, 10, 11];
-    let place_new =
-        |out: &mut wasm_encoder::Module, id: u8, tags_done: &mut bool, globals_done: &mut bool| {
-            if !*tags_done && TAG_BEFORE.contains(&id) {
-                let mut s = wasm_encoder::TagSection::new();
-                plan.add_tags(&mut s);
-                out.section(&s);
-                *tags_done = true;
-            }
-            if !*globals_done && GLOBAL_BEFORE.contains(&id) {
-                let mut s = wasm_encoder::GlobalSection::new();
-                plan.add_globals(&mut s);
-                out.section(&s);
-                *globals_done = true;
-            }
-        };
+    const MEMORY_BEFORE: &[u8] = &[13, 6, 7, 8, 9, 12, 10, 11];
+    let place_new = |out: &mut wasm_encoder::Module,
+                     id: u8,
+                     tags_done: &mut bool,
+                     globals_done: &mut bool,
+                     memories_done: &mut bool| {
+        if !*memories_done && MEMORY_BEFORE.contains(&id) {
+            let mut s = wasm_encoder::MemorySection::new();
+            plan.add_memories(&mut s);
+            out.section(&s);
+            *memories_done = true;
+        }
+        if !*tags_done && TAG_BEFORE.contains(&id) {
+            let mut s = wasm_encoder::TagSection::new();
+            plan.add_tags(&mut s);
+            out.section(&s);
+            *tags_done = true;
+        }
+        if !*globals_done && GLOBAL_BEFORE.contains(&id) {
+            let mut s = wasm_encoder::GlobalSection::new();
+            plan.add_globals(&mut s);
+            out.section(&s);
+            *globals_done = true;
+        }
+    };
     let finish_code = |out: &mut wasm_encoder::Module,
                        code: &mut Option<wasm_encoder::CodeSection>| {
         if let Some(mut c) = code.take() {
@@ -479,7 +556,13 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
         }
         if let Some((id, _)) = payload.as_section() {
             if id != 0 {
-                place_new(&mut out, id, &mut tags_done, &mut globals_done);
+                place_new(
+                    &mut out,
+                    id,
+                    &mut tags_done,
+                    &mut globals_done,
+                    &mut memories_done,
+                );
             }
         }
         match payload {
@@ -519,7 +602,19 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 }
                 out.section(&s);
             }
-            MemorySection(_) if plan.memory_to_import => {}
+            MemorySection(r) => {
+                let mut s = wasm_encoder::MemorySection::new();
+                if !plan.memory_to_import {
+                    RoundtripReencoder
+                        .parse_memory_section(&mut s, r)
+                        .map_err(e)?;
+                }
+                plan.add_memories(&mut s);
+                memories_done = true;
+                if !s.is_empty() {
+                    out.section(&s);
+                }
+            }
             FunctionSection(r) => {
                 let mut s = wasm_encoder::FunctionSection::new();
                 for t in r {
@@ -538,6 +633,13 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                     .map_err(e)?;
                 for (name, f) in &plan.new_exports {
                     s.export(name, wasm_encoder::ExportKind::Func, *f);
+                }
+                for (k, name) in plan.new_memories.iter().enumerate() {
+                    s.export(
+                        name,
+                        wasm_encoder::ExportKind::Memory,
+                        info.num_memories + k as u32,
+                    );
                 }
                 out.section(&s);
             }
