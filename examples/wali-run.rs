@@ -422,7 +422,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
         Err(e) => return fail(format!("cannot set up the guest: {e}")),
     };
     let Some(module) = module else {
-        return run_wasmer(&path, ctx, cli.no_transforms, cli.verbose);
+        return run_wasmer(&path, ctx, &cli);
     };
     match runner.run(&module, ctx) {
         Ok(wali::Outcome::Exited(code)) => wali_core::exit_status(code),
@@ -441,9 +441,14 @@ fn run(cli: Cli, stack: usize) -> i32 {
 }
 
 /// The same program on wasmer.
-fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, no_transforms: bool, verbose: u8) -> i32 {
-    let runner = wali_wasmer::Runner::new().verbosity(verbose);
-    let runner = if no_transforms {
+fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
+    let runner = wali_wasmer::Runner::new().verbosity(cli.verbose);
+    let runner = if cli.no_cache {
+        runner.cache(None)
+    } else {
+        runner
+    };
+    let runner = if cli.no_transforms {
         runner.transforms(wali::TransformOptions::NONE)
     } else {
         runner

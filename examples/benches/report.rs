@@ -5,7 +5,9 @@
 //! writes to /dev/null). Run when the prebuilt WALI guests are given:
 //! `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
 //! `lua5.4`), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
-//! and the load-time transforms alone). A workload whose input is missing
+//! and the load-time transforms alone), `SQLITE_WASM=.../sqlite3.wasm` (20k
+//! inserts in one transaction and an aggregate, vs native `sqlite3`),
+//! `MEMCACHED_WASM=.../memcached.wasm`. A workload whose input is missing
 //! is skipped with a line saying so.
 
 use std::path::{Path, PathBuf};
@@ -275,6 +277,51 @@ fn main() {
                     "ms",
                 );
             }
+        }
+    }
+    match std::env::var_os("SQLITE_WASM") {
+        None => println!("| sqlite3: skipped (set SQLITE_WASM) | | | |"),
+        Some(sq) => {
+            // 20k INSERT statements in one transaction, then an aggregate.
+            let sql = dir.path().join("inserts.sql");
+            let mut text = String::from(
+                "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v INTEGER);\nBEGIN;\n",
+            );
+            for i in 0..20_000u32 {
+                text.push_str(&format!(
+                    "INSERT INTO t(name, v) VALUES ('name-{i}', {});\n",
+                    i.wrapping_mul(2654435761) % 1000
+                ));
+            }
+            text.push_str("COMMIT;\nSELECT count(*), sum(v), avg(length(name)) FROM t;\n");
+            std::fs::write(&sql, text).unwrap();
+            let db = dir.path().join("bench.db");
+            let run = |native: bool| {
+                let (sq, sql, db, c) = (sq.clone(), sql.clone(), db.clone(), cache.clone());
+                move || {
+                    let _ = std::fs::remove_file(&db);
+                    let mut cmd = if native {
+                        Command::new("sqlite3")
+                    } else {
+                        let mut w = wali_run();
+                        w.env("WALI_CACHE_DIR", &c).arg(&sq);
+                        w
+                    };
+                    cmd.arg(&db)
+                        .stdin(std::fs::File::open(&sql).expect("sql script"));
+                    cmd
+                }
+            };
+            time_cmd(run(false), 1);
+            let w = time_cmd(run(false), 5);
+            let n = time_cmd(run(true), 5);
+            row(
+                "sqlite3: 20k inserts in a transaction + aggregate (ms)",
+                w,
+                n,
+                1e6,
+                "ms",
+            );
         }
     }
     match std::env::var_os("MEMCACHED_WASM") {

@@ -803,4 +803,5 @@ also_on_wasmer!(
     confinement_to_directories,
     less_common_calls,
     copy_guest_copies_a_file_exactly,
+    compiled_modules_are_cached,
 );

@@ -18,6 +18,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod aux;
+pub mod cache;
 mod ctx;
 mod memory;
 pub mod policy;
@@ -26,6 +27,7 @@ pub mod sys;
 pub mod trace;
 pub mod transform;
 
+pub use cache::ModuleCache;
 pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};
 pub use memory::{GuestMemory, Mem, WaitResult};
 pub use policy::{NetRule, Policy};

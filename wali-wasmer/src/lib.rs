@@ -545,6 +545,7 @@ pub struct Runner {
     /// Compile inside a rayon pool of this runner's own (see `load_bytes`).
     own_pool: bool,
     verbosity: u8,
+    cache: Option<wali_core::ModuleCache>,
 }
 
 impl Default for Runner {
@@ -581,6 +582,7 @@ impl Runner {
             },
             own_pool: false,
             verbosity: 0,
+            cache: wali_core::ModuleCache::default_location(),
         }
     }
 
@@ -597,6 +599,14 @@ impl Runner {
         self
     }
 
+    /// Uses `cache` (or none) for compiled modules; by default the same
+    /// directory as `wali::Runner` (`$WALI_CACHE_DIR`, ...), under names
+    /// that bind the engine, so the two engines' files never mix.
+    pub fn cache(mut self, cache: Option<wali_core::ModuleCache>) -> Runner {
+        self.cache = cache;
+        self
+    }
+
     /// Transforms and compiles a module file.
     pub fn load(&self, path: &std::path::Path) -> Result<Module, String> {
         let wasm = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
@@ -608,6 +618,32 @@ impl Runner {
         if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
             return Err("not a WebAssembly module (no \\0asm magic)".into());
         }
+        let cached = self.cache.as_ref().map(|c| {
+            let id = ("wasmer", "7.4.2", self.engine.deterministic_id());
+            (c, c.path_for(id, wasm, &self.transforms))
+        });
+        if let Some((c, path)) = &cached {
+            if c.usable(path) {
+                // SAFETY: the file was written by `Module::serialize` into
+                // this private cache, under a name that binds the module's
+                // hash, wasmer's version and the engine's configuration;
+                // wasmer still checks the artifact's header.
+                if let Ok(m) = unsafe { Module::deserialize_from_file(&self.engine, path) } {
+                    return Ok(m);
+                }
+            }
+        }
+        let m = self.compile(wasm)?;
+        if let Some((c, path)) = &cached {
+            // A cache that cannot be written is not an error: the module runs.
+            if let Ok(bytes) = m.serialize() {
+                let _ = c.store(path, &bytes);
+            }
+        }
+        Ok(m)
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Module, String> {
         let t =
             wali_core::transform::transform(wasm, &self.transforms).map_err(|e| e.to_string())?;
         if self.verbosity >= 1 {
@@ -651,7 +687,9 @@ impl Runner {
         // The exec'd program compiles on one thread: after a guest's fork
         // the compiler's helper threads do not exist in this process.
         let mut single = Runner::with_compile_threads(std::num::NonZeroUsize::new(1))
-            .transforms(self.transforms);
+            .transforms(self.transforms)
+            .verbosity(self.verbosity)
+            .cache(self.cache.clone());
         single.own_pool = true;
         loop {
             match step {
