@@ -442,7 +442,9 @@ fn run(cli: Cli, stack: usize) -> i32 {
 
 /// The same program on wasmer.
 fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
-    let runner = wali_wasmer::Runner::new().verbosity(cli.verbose);
+    let runner = wali_wasmer::Runner::new()
+        .verbosity(cli.verbose)
+        .fuel(cli.fuel.is_some());
     let runner = if cli.no_cache {
         runner.cache(None)
     } else {

@@ -766,6 +766,30 @@ fn copy_guest_copies_a_file_exactly() {
     assert_eq!(o.status.code(), Some(3));
 }
 
+#[test]
+fn fuel_caps_a_computing_guest() {
+    let o = wali_run()
+        .args(["--fuel", "1000000"])
+        .arg(guest("signals"))
+        .arg("spin")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(128 + libc::SIGXCPU),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(text(&o.stderr).contains("fuel"), "{}", text(&o.stderr));
+    // enough fuel: the guest runs to its end
+    let o = wali_run()
+        .args(["--fuel", "100000000"])
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
 /// One test list, two engines: each test named here runs again with
 /// `wali-run --engine wasmer` (as `on_wasmer::<name>`).
 macro_rules! also_on_wasmer {
@@ -804,4 +828,5 @@ also_on_wasmer!(
     less_common_calls,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
+    fuel_caps_a_computing_guest,
 );

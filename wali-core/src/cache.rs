@@ -53,6 +53,7 @@ impl ModuleCache {
             opts.fn_casts,
             opts.exit_on_return,
             opts.signal_poll,
+            opts.fuel,
         )
             .hash(&mut h);
         let digest = Sha256::digest(wasm);

@@ -99,6 +99,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         fn_casts: false,
         exit_on_return: false,
         signal_poll: false,
+        fuel: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -170,5 +171,34 @@ fn signal_poll_checks_a_flag_at_entries_and_loops() {
     assert!(out
         .notes
         .iter()
-        .any(|n| n.contains("signal polling not applied")));
+        .any(|n| n.contains("signal polling and fuel not applied")));
+}
+
+#[test]
+fn fuel_charges_function_entries_and_loop_bodies() {
+    let opts = Options {
+        fuel: true,
+        ..Options::NONE
+    };
+    let m = wat::parse_str(
+        r#"(module (import "wali" "SYS_getpid" (func $pid (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start") (loop $l (nop) (nop) (br $l))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    // an exported i64 global, no flag memory (signals are not polled)
+    assert!(
+        text.contains(r#"(export "__wali_fuel" (global 0))"#),
+        "{text}"
+    );
+    assert!(!text.contains("__wali_signal_flag"), "{text}");
+    // the entry charges the function (loop, 2 nops, br, end, end = 6); the
+    // loop header its body (nop, nop, br, end = 4)
+    assert!(text.contains("i64.const 6\n"), "{text}");
+    assert!(text.contains("i64.const 4\n"), "{text}");
+    assert_eq!(text.matches("call $pid").count(), 2, "{text}");
 }

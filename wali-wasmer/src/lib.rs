@@ -48,6 +48,8 @@ pub struct State {
     spawn: Option<Arc<Spawn>>,
     /// The poll flag of this thread's instance (see `transform::poll`).
     flag: Option<&'static AtomicU32>,
+    /// The instance's fuel global, when the runner meters fuel.
+    fuel: Option<wasmer::Global>,
 }
 
 impl State {
@@ -58,6 +60,7 @@ impl State {
             tramps: None,
             spawn: None,
             flag: None,
+            fuel: None,
         }
     }
 }
@@ -251,6 +254,13 @@ fn call<R>(
         let _g = StoreGuard::set(&mut store);
         f(&mut st.wali)
     };
+    if let Some(g) = fe.data().fuel.clone() {
+        if matches!(g.get(&mut fe), Value::I64(v) if v < 0) {
+            return Err(ctrl_error(Ctrl::Abort(format!(
+                "{FUEL_OUT}: the policy's CPU cap was reached"
+            ))));
+        }
+    }
     if let Some(flag) = fe.data().flag {
         if flag.load(Ordering::Relaxed) != 0 {
             flag.store(0, Ordering::Relaxed);
@@ -470,6 +480,9 @@ pub fn imports(store: &mut Store, env: &FunctionEnv<State>, module: &Module) -> 
     imports
 }
 
+/// How a guest that used up its fuel ends (SIGXCPU, as wasmtime's out-of-fuel trap).
+const FUEL_OUT: &str = "fuel exhausted";
+
 /// How one program ended: an outcome, or an exec of another wasm program.
 enum Step {
     Done(Outcome),
@@ -490,6 +503,8 @@ fn outcome_of(e: RuntimeError) -> Result<Outcome, String> {
             Ctrl::Abort(m) => Outcome::Killed {
                 signal: if m.starts_with("killed:") {
                     libc::SIGKILL
+                } else if m.starts_with(FUEL_OUT) {
+                    libc::SIGXCPU
                 } else {
                     libc::SIGABRT
                 },
@@ -586,9 +601,13 @@ impl Runner {
         }
     }
 
-    /// Selects the load-time transforms (all by default).
+    /// Selects the load-time transforms (all by default, with signal
+    /// polling). Fuel metering stays as [`fuel`](Self::fuel) set it.
     pub fn transforms(mut self, opts: wali_core::transform::Options) -> Runner {
-        self.transforms = opts;
+        self.transforms = wali_core::transform::Options {
+            fuel: self.transforms.fuel,
+            ..opts
+        };
         self
     }
 
@@ -596,6 +615,14 @@ impl Runner {
     /// (`[wali] transform: ...`), as `wali::Runner::verbosity` does.
     pub fn verbosity(mut self, level: u8) -> Runner {
         self.verbosity = level;
+        self
+    }
+
+    /// Meters fuel (`Policy::fuel`, about one unit per wasm instruction):
+    /// modules are loaded with the fuel transform, and a guest that uses
+    /// its fuel up ends as by SIGXCPU. Off by default.
+    pub fn fuel(mut self, on: bool) -> Runner {
+        self.transforms.fuel = on;
         self
     }
 
@@ -835,8 +862,24 @@ fn instantiate(
             // (its store) lives; `FlagSlot` and `State` do not outlive it.
             unsafe { &*p }
         });
+    let fuel = instance
+        .exports
+        .get_global(wali_core::transform::poll::FUEL_EXPORT)
+        .ok()
+        .cloned();
+    if let Some(g) = &fuel {
+        let left = env
+            .as_ref(store)
+            .wali
+            .process()
+            .policy()
+            .and_then(|p| p.fuel)
+            .map_or(i64::MAX, |f| f.min(i64::MAX as u64) as i64);
+        g.set(store, Value::I64(left)).map_err(|e| e.to_string())?;
+    }
     let st = env.as_mut(store);
     st.flag = flag;
+    st.fuel = fuel;
     st.wali.set_memory(wm.clone());
     st.memory = Some(wm);
     st.tramps = tramps;

@@ -41,6 +41,9 @@ pub struct Options {
     /// Signal polling (`poll`), for engines without an interruption
     /// mechanism of their own: off by default (wasmtime uses epochs).
     pub signal_poll: bool,
+    /// Fuel metering by the same checks (`poll::FUEL_EXPORT`), for engines
+    /// without metering of their own: off by default.
+    pub fuel: bool,
 }
 
 impl Options {
@@ -50,6 +53,7 @@ impl Options {
         fn_casts: false,
         exit_on_return: false,
         signal_poll: false,
+        fuel: false,
     };
 }
 
@@ -60,6 +64,7 @@ impl Default for Options {
             fn_casts: true,
             exit_on_return: true,
             signal_poll: false,
+            fuel: false,
         }
     }
 }
@@ -150,9 +155,7 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
-    if opts.signal_poll {
-        poll::plan(&info, &mut plan, &mut out);
-    }
+    poll::plan(&info, &mut plan, &mut out, opts.signal_poll, opts.fuel);
     if plan.is_empty() {
         return Ok(out);
     }

@@ -302,12 +302,18 @@ pub struct Plan {
     pub poll: Option<Poll>,
     /// New memories (one page, not growable), exported under these names.
     pub new_memories: Vec<&'static str>,
+    /// Fuel: every polled point also charges the instructions since the
+    /// previous one to this i64 global, and polls once it is negative.
+    pub fuel: Option<u32>,
+    /// New i64 globals, mutable (after the i32 ones), with these initial
+    /// values and export names.
+    pub new_i64_globals: Vec<(i64, &'static str)>,
 }
 
 /// How polled code reaches the host when the flag is set.
 pub struct Poll {
-    /// The flag's memory (a word at address 0).
-    pub memory: u32,
+    /// The flag's memory (a word at address 0), when signals are polled.
+    pub memory: Option<u32>,
     /// An imported function without parameters, called (its result
     /// dropped) so the host runs at a safe point.
     pub func: u32,
@@ -318,6 +324,7 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         !self.memory_to_import
             && self.poll.is_none()
+            && self.fuel.is_none()
             && self.redirect_calls.is_empty()
             && self.call_map.is_empty()
             && self.indirect_map.is_empty()
@@ -388,6 +395,20 @@ impl Plan {
             };
             s.global(ty, &wasm_encoder::ConstExpr::i32_const(*g));
         }
+        for (g, _) in &self.new_i64_globals {
+            let ty = wasm_encoder::GlobalType {
+                val_type: wasm_encoder::ValType::I64,
+                mutable: true,
+                shared: false,
+            };
+            s.global(ty, &wasm_encoder::ConstExpr::i64_const(*g));
+        }
+    }
+
+    /// The index the next new i64 global will have (all i32 globals must
+    /// be planned first).
+    pub fn next_i64_global(&self, info: &ModuleInfo) -> u32 {
+        (info.globals.len() + self.new_globals.len() + self.new_i64_globals.len()) as u32
     }
 
     fn add_tags(&self, s: &mut wasm_encoder::TagSection) {
@@ -411,22 +432,38 @@ impl Plan {
         }
     }
 
-    /// The check a polled function makes: `if (flag) poll();`.
-    fn emit_poll(&self, f: &mut wasm_encoder::Function) {
-        if let Some(p) = &self.poll {
+    /// The check at a function entry or loop header: `fuel -= cost;` and
+    /// `if (flag || fuel < 0) poll();`, as far as each is planned.
+    fn emit_poll(&self, f: &mut wasm_encoder::Function, cost: u32) {
+        let Some(p) = &self.poll else {
+            return;
+        };
+        if let Some(g) = self.fuel {
+            f.instruction(&Instruction::GlobalGet(g));
+            f.instruction(&Instruction::I64Const(cost.max(1) as i64));
+            f.instruction(&Instruction::I64Sub);
+            f.instruction(&Instruction::GlobalSet(g));
+            f.instruction(&Instruction::GlobalGet(g));
+            f.instruction(&Instruction::I64Const(0));
+            f.instruction(&Instruction::I64LtS);
+        }
+        if let Some(mem) = p.memory {
             f.instruction(&Instruction::I32Const(0));
             f.instruction(&Instruction::I32Load(wasm_encoder::MemArg {
                 offset: 0,
                 align: 2,
-                memory_index: p.memory,
+                memory_index: mem,
             }));
-            f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
-            f.instruction(&Instruction::Call(p.func));
-            if p.has_result {
-                f.instruction(&Instruction::Drop);
+            if self.fuel.is_some() {
+                f.instruction(&Instruction::I32Or);
             }
-            f.instruction(&Instruction::End);
         }
+        f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
+        f.instruction(&Instruction::Call(p.func));
+        if p.has_result {
+            f.instruction(&Instruction::Drop);
+        }
+        f.instruction(&Instruction::End);
     }
 
     fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
@@ -457,6 +494,37 @@ pub fn enc_val(t: ValType) -> wasm_encoder::ValType {
         .unwrap_or(wasm_encoder::ValType::I32)
 }
 
+/// The number of instructions of `body`, and of each loop's body (in the
+/// order the loops start).
+fn loop_lengths(body: &FunctionBody) -> Result<(u32, Vec<u32>), Error> {
+    let mut lens = Vec::new();
+    // Open blocks: for a loop, its slot in `lens` and where it started.
+    let mut open: Vec<Option<(usize, u32)>> = Vec::new();
+    let mut n = 0u32;
+    let mut r = body.get_operators_reader()?;
+    while !r.eof() {
+        let op = r.read()?;
+        n = n.saturating_add(1);
+        match op {
+            Operator::Loop { .. } => {
+                lens.push(1);
+                open.push(Some((lens.len() - 1, n)));
+            }
+            Operator::Block { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => open.push(None),
+            Operator::End => {
+                if let Some(Some((slot, start))) = open.pop() {
+                    lens[slot] = n.saturating_sub(start).max(1);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((n, lens))
+}
+
 /// Re-encodes `body` of function `func` with the plan's call mapping.
 fn remap_body(
     plan: &Plan,
@@ -474,7 +542,15 @@ fn remap_body(
         ));
     }
     let mut f = wasm_encoder::Function::new(locals);
-    plan.emit_poll(&mut f);
+    // Fuel: the entry charges the function's length, each loop header its
+    // body's length (each time round), so a unit is about an instruction.
+    let (len, mut loop_costs) = if plan.fuel.is_some() {
+        loop_lengths(body)?
+    } else {
+        (1, Vec::new())
+    };
+    loop_costs.reverse();
+    plan.emit_poll(&mut f, len);
     let mut r = body.get_operators_reader()?;
     while !r.eof() {
         let op = r.read()?;
@@ -483,7 +559,7 @@ fn remap_body(
                 .instruction(op)
                 .map_err(|e| Error(e.to_string()))?;
             f.instruction(&i);
-            plan.emit_poll(&mut f);
+            plan.emit_poll(&mut f, loop_costs.pop().unwrap_or(1));
             continue;
         }
         match plan.map_op(func, &op) {
@@ -507,7 +583,7 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     let e = |x: wasm_encoder::reencode::Error| Error(x.to_string());
     let mut out = wasm_encoder::Module::new();
     let mut tags_done = plan.new_tags.is_empty();
-    let mut globals_done = plan.new_globals.is_empty();
+    let mut globals_done = plan.new_globals.is_empty() && plan.new_i64_globals.is_empty();
     let mut memories_done = plan.new_memories.is_empty();
     let mut code: Option<wasm_encoder::CodeSection> = None;
     let mut body_index = 0u32;
@@ -640,6 +716,10 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                         wasm_encoder::ExportKind::Memory,
                         info.num_memories + k as u32,
                     );
+                }
+                let first_i64 = (info.globals.len() + plan.new_globals.len()) as u32;
+                for (k, (_, name)) in plan.new_i64_globals.iter().enumerate() {
+                    s.export(name, wasm_encoder::ExportKind::Global, first_i64 + k as u32);
                 }
                 out.section(&s);
             }

@@ -31,7 +31,16 @@ const POLL_WITH: &[&str] = &[
     "SYS_sched_yield",
 ];
 
-pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
+/// Export name of the fuel global (i64, mutable): what is left; the host
+/// sets it before the guest runs, and the guest polls once it is negative.
+pub const FUEL_EXPORT: &str = "__wali_fuel";
+
+/// Plans signal polling (`signals`) and fuel metering (`fuel`), which
+/// share the checks at function entries and loop headers.
+pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool, fuel: bool) {
+    if !signals && !fuel {
+        return;
+    }
     let found = POLL_WITH.iter().find_map(|name| {
         let f = info.import_func(wali_spec::MODULE, name)?;
         let sig = info.sig_of_func(f)?;
@@ -39,21 +48,30 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
     });
     let Some((func, has_result)) = found else {
         out.notes.push(
-            "signal polling not applied: the module imports no argument-less call to poll with \
+            "signal polling and fuel not applied: the module imports no argument-less call to poll with \
              (a computing guest gets its signals at its next syscall)"
                 .into(),
         );
         return;
     };
     plan.poll = Some(Poll {
-        memory: info.num_memories,
+        memory: signals.then_some(info.num_memories),
         func,
         has_result,
     });
-    plan.new_memories.push(FLAG_EXPORT);
-    out.applied.push(
-        "signal polling: function entries and loop headers check a flag the host sets when a \
-         signal arrives"
-            .into(),
-    );
+    if signals {
+        plan.new_memories.push(FLAG_EXPORT);
+        out.applied.push(
+            "signal polling: function entries and loop headers check a flag the host sets when \
+             a signal arrives"
+                .into(),
+        );
+    }
+    if fuel {
+        plan.fuel = Some(plan.next_i64_global(info));
+        plan.new_i64_globals.push((i64::MAX, FUEL_EXPORT));
+        out.applied.push(
+            "fuel: function entries and loop headers charge the instructions they lead to".into(),
+        );
+    }
 }
