@@ -2,8 +2,9 @@
 //! natively, side by side, as a table of medians and ratios.
 //!
 //! Always run: the syscall round trip (a WAT guest: getpid, and 1-byte
-//! writes to /dev/null). Run when the prebuilt WALI guests are given:
-//! `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
+//! writes to /dev/null), the file copy, and binary-trees in C (the
+//! `cpu.c` guest vs the same source built with `cc -O2`). Run when the
+//! prebuilt WALI guests are given: `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
 //! `lua5.4`), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
 //! and the load-time transforms alone), `SQLITE_WASM=.../sqlite3.wasm` (20k
 //! inserts in one transaction and an aggregate, vs native `sqlite3`),
@@ -237,6 +238,50 @@ fn main() {
             3,
         );
         row("file copy 256 MiB, 64 KiB buffer (ms)", w, n, 1e6, "ms");
+    }
+    {
+        // Compute: binary-trees in C with its own allocator (cpu.c), the
+        // same source as a guest and natively (`cc -O2`, when there is one).
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/cpu.c");
+        let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/cpu.wasm");
+        let native = dir.path().join("cpu-native");
+        let built = Command::new("cc")
+            .args(["-O2", "-DNATIVE", "-o"])
+            .arg(&native)
+            .arg(&src)
+            .status()
+            .is_ok_and(|s| s.success());
+        let c = cache.clone();
+        time_cmd(
+            || {
+                let mut w = wali_run();
+                w.env("WALI_CACHE_DIR", &c).arg(&wasm).arg("16");
+                w
+            },
+            1,
+        );
+        let w = time_cmd(
+            || {
+                let mut w = wali_run();
+                w.env("WALI_CACHE_DIR", &c).arg(&wasm).arg("20");
+                w
+            },
+            3,
+        );
+        let n = if built {
+            time_cmd(
+                || {
+                    let mut n = Command::new(&native);
+                    n.arg("20");
+                    n
+                },
+                3,
+            )
+        } else {
+            println!("(no C compiler `cc`: the native C binary-trees run is skipped)");
+            None
+        };
+        row("C binary-trees 20, own allocator (ms)", w, n, 1e6, "ms");
     }
     match std::env::var_os("LUA_WASM") {
         None => println!("| lua binary-trees: skipped (set LUA_WASM) | | | |"),

@@ -790,6 +790,14 @@ fn fuel_caps_a_computing_guest() {
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
+#[test]
+fn compute_guest_gives_the_native_checksum() {
+    // binary-trees depth 10 over cpu.c's own allocator: 131759 nodes checked
+    let o = wali_run().arg(guest("cpu")).arg("10").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "131759\n");
+}
+
 /// One test list, two engines: each test named here runs again with
 /// `wali-run --engine wasmer` (as `on_wasmer::<name>`).
 macro_rules! also_on_wasmer {
@@ -829,4 +837,5 @@ also_on_wasmer!(
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
+    compute_guest_gives_the_native_checksum,
 );
