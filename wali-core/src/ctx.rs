@@ -85,6 +85,23 @@ impl Process {
         self.killed.store(true, Ordering::SeqCst);
     }
 
+    /// When the policy sets a timeout: starts a host thread that, once it
+    /// expires, calls [`Process::kill`] and `interrupt` (the adapter's way
+    /// to make a computing guest reach a safe point, where it ends).
+    pub fn arm_timeout(self: &Arc<Self>, interrupt: fn()) {
+        let Some(t) = self.policy().and_then(|p| p.timeout) else {
+            return;
+        };
+        let proc = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("wali-timeout".into())
+            .spawn(move || {
+                std::thread::sleep(t);
+                proc.kill();
+                interrupt();
+            });
+    }
+
     /// Whether [`Process::kill`] was called.
     #[inline]
     pub fn is_killed(&self) -> bool {
@@ -207,6 +224,23 @@ impl WaliCtx {
     /// The address the guest gave `set_tid_address` (0 if none).
     pub fn clear_child_tid(&self) -> u32 {
         self.clear_child_tid
+    }
+
+    /// A guest thread's end, as `CLONE_CHILD_CLEARTID`: zeroes the word
+    /// `set_tid_address` named and wakes its waiters, both those in the
+    /// engine's `memory.atomic.wait` (private futexes) and in the kernel.
+    pub fn thread_exit_clear_tid(&mut self) {
+        let word = self.clear_child_tid;
+        if word == 0 || self.mem.write::<u32>(word, 0).is_err() {
+            return;
+        }
+        if let Some(m) = self.mem.source() {
+            m.atomic_notify(word, u32::MAX);
+        }
+        if let Ok(h) = self.mem.buf(word, 4) {
+            // SAFETY: futex wake on an aligned word of the shared memory.
+            unsafe { libc::syscall(libc::SYS_futex, h, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
+        }
     }
 
     /// A context for another thread of the same process, sharing memory.

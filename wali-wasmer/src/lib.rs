@@ -697,18 +697,9 @@ impl Runner {
     /// Runs `module` with `ctx`; returns how it ended. A guest's exec of a
     /// wasm program replaces it here, in the same process.
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome, String> {
-        if let Some(t) = ctx.process().policy().and_then(|p| p.timeout) {
-            // The guest ends at its next poll (loop header, function entry
-            // or syscall return) once the time is up.
-            let proc = ctx.process().clone();
-            let _ = std::thread::Builder::new()
-                .name("wali-timeout".into())
-                .spawn(move || {
-                    std::thread::sleep(t);
-                    proc.kill();
-                    set_flags();
-                });
-        }
+        // The guest ends at its next poll (loop header, function entry or
+        // syscall return) once the time is up.
+        ctx.process().arm_timeout(set_flags);
         let host_fds = wali_core::sys::open_fds();
         let mut step = self.run_once(module, ctx)?;
         // The exec'd program compiles on one thread: after a guest's fork
@@ -949,17 +940,7 @@ fn thread_main(sp: &Arc<Spawn>, ctx: WaliCtx, start: i32, arg: i32, tid: i32) {
             Err(e) => Err(Err(e)),
         };
     // The thread's end: clear and wake its tid word, as CLONE_CHILD_CLEARTID.
-    let cx = &mut env.as_mut(&mut store).wali;
-    let word = cx.clear_child_tid();
-    if word != 0 && cx.mem.write::<u32>(word, 0).is_ok() {
-        if let Some(m) = cx.mem.source() {
-            m.atomic_notify(word, u32::MAX);
-        }
-        if let Ok(h) = cx.mem.buf(word, 4) {
-            // SAFETY: futex wake on an aligned word of the shared memory.
-            unsafe { libc::syscall(libc::SYS_futex, h, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
-        }
-    }
+    env.as_mut(&mut store).wali.thread_exit_clear_tid();
     let end = match r {
         Ok(Ok(())) => return,
         Ok(Err(e)) => {

@@ -328,16 +328,7 @@ impl Runner {
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
         // Descriptors the host had before the guest ran are its own (the
         // runtime's included): an exec does not close them.
-        if let Some(t) = ctx.process().policy().and_then(|p| p.timeout) {
-            let proc = ctx.process().clone();
-            let _ = std::thread::Builder::new()
-                .name("wali-timeout".into())
-                .spawn(move || {
-                    std::thread::sleep(t);
-                    proc.kill();
-                    crate::signals::interrupt_all();
-                });
-        }
+        ctx.process().arm_timeout(crate::signals::interrupt_all);
         let host_fds = if self.close_on_exec {
             wali_core::sys::open_fds()
         } else {

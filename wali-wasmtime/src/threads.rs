@@ -114,19 +114,7 @@ fn thread_main<T: 'static>(
         entry.call(&mut store, (start, tid, arg))
     })();
     // The thread's end: clear and wake its tid word, as CLONE_CHILD_CLEARTID.
-    let cx = get(store.data_mut());
-    let word = cx.clear_child_tid();
-    if word != 0 && cx.mem.write::<u32>(word, 0).is_ok() {
-        // Joiners wait on it with a private futex (the engine's waiters)
-        // or in the kernel: wake both.
-        if let Some(m) = cx.mem.source() {
-            m.atomic_notify(word, u32::MAX);
-        }
-        if let Ok(h) = cx.mem.buf(word, 4) {
-            // SAFETY: futex wake on an aligned word of the shared memory.
-            unsafe { libc::syscall(libc::SYS_futex, h, libc::FUTEX_WAKE, i32::MAX, 0, 0, 0) };
-        }
-    }
+    get(store.data_mut()).thread_exit_clear_tid();
     let e = match r {
         Ok(()) => return,
         Err(e) => e,
