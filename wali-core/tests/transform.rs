@@ -202,3 +202,39 @@ fn fuel_charges_function_entries_and_loop_bodies() {
     assert!(text.contains("i64.const 4\n"), "{text}");
     assert_eq!(text.matches("call $pid").count(), 2, "{text}");
 }
+
+#[test]
+fn polls_reach_into_functions_the_setjmp_rewrite_replaces() {
+    // `_start` calls setjmp (its body is rebuilt) and loops around the call
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "__cl_get_argc" (func $argc (result i32)))
+            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+            (import "wali" "longjmp" (func $lj (param i32 i32)))
+            (memory (export "memory") 1 1 shared)
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (global $n (mut i32) (i32.const 0))
+            (func (export "_start")
+              (loop $l
+                (drop (call $sj (i32.const 64)))
+                (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                (br_if $l (i32.lt_u (global.get $n) (i32.const 3))))))"#,
+    )
+    .unwrap();
+    let opts = Options {
+        signal_poll: true,
+        fuel: true,
+        ..Options::default()
+    };
+    let out = transform(&m, &opts).unwrap();
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    // the entry check and the loop's, each reading the flag and the fuel
+    assert!(text.matches("i32.load 1").count() >= 2, "{text}");
+    assert!(text.matches("call $argc").count() >= 2, "{text}");
+    assert!(
+        text.contains(r#"(export "__wali_fuel" (global 2))"#),
+        "{text}"
+    );
+}

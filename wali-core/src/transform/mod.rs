@@ -30,7 +30,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -145,8 +145,11 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
             Err(why) => out.notes.push(format!("exit-on-return not applied: {why}")),
         }
     }
-    // Casts first: the setjmp rewrite re-emits whole bodies through the
-    // plan's call mapping, which must then be complete.
+    // Polling first (its fuel global precedes the others' globals, and the
+    // setjmp rewrite emits its checks); then casts: the setjmp rewrite
+    // re-emits whole bodies through the plan's call mapping, which must
+    // then be complete.
+    poll::plan(&info, &mut plan, &mut out, opts.signal_poll, opts.fuel);
     if opts.fn_casts {
         casts::plan(&info, &mut plan, &mut out)?;
     }
@@ -155,7 +158,6 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
-    poll::plan(&info, &mut plan, &mut out, opts.signal_poll, opts.fuel);
     if plan.is_empty() {
         return Ok(out);
     }

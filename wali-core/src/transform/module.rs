@@ -351,7 +351,7 @@ impl Plan {
 
     pub fn new_global(&mut self, info: &ModuleInfo, init: i32) -> u32 {
         self.new_globals.push(init);
-        (info.globals.len() + self.new_globals.len() - 1) as u32
+        (info.globals.len() + self.new_i64_globals.len() + self.new_globals.len() - 1) as u32
     }
 
     pub fn new_tag(&mut self, info: &ModuleInfo, ty: u32) -> u32 {
@@ -387,14 +387,7 @@ impl Plan {
     }
 
     fn add_globals(&self, s: &mut wasm_encoder::GlobalSection) {
-        for g in &self.new_globals {
-            let ty = wasm_encoder::GlobalType {
-                val_type: wasm_encoder::ValType::I32,
-                mutable: true,
-                shared: false,
-            };
-            s.global(ty, &wasm_encoder::ConstExpr::i32_const(*g));
-        }
+        // i64 globals first: they are planned before any i32 one.
         for (g, _) in &self.new_i64_globals {
             let ty = wasm_encoder::GlobalType {
                 val_type: wasm_encoder::ValType::I64,
@@ -403,12 +396,21 @@ impl Plan {
             };
             s.global(ty, &wasm_encoder::ConstExpr::i64_const(*g));
         }
+        for g in &self.new_globals {
+            let ty = wasm_encoder::GlobalType {
+                val_type: wasm_encoder::ValType::I32,
+                mutable: true,
+                shared: false,
+            };
+            s.global(ty, &wasm_encoder::ConstExpr::i32_const(*g));
+        }
     }
 
-    /// The index the next new i64 global will have (all i32 globals must
-    /// be planned first).
+    /// The index the next new i64 global will have: they come before the
+    /// new i32 globals, so all must be planned before any i32 one.
     pub fn next_i64_global(&self, info: &ModuleInfo) -> u32 {
-        (info.globals.len() + self.new_globals.len() + self.new_i64_globals.len()) as u32
+        debug_assert!(self.new_globals.is_empty());
+        (info.globals.len() + self.new_i64_globals.len()) as u32
     }
 
     fn add_tags(&self, s: &mut wasm_encoder::TagSection) {
@@ -435,35 +437,47 @@ impl Plan {
     /// The check at a function entry or loop header: `fuel -= cost;` and
     /// `if (flag || fuel < 0) poll();`, as far as each is planned.
     fn emit_poll(&self, f: &mut wasm_encoder::Function, cost: u32) {
+        for i in self.poll_instructions(cost) {
+            f.instruction(&i);
+        }
+    }
+
+    /// The check (empty when nothing is polled), for emitters that build
+    /// instruction lists.
+    pub fn poll_instructions(&self, cost: u32) -> Vec<Instruction<'static>> {
+        let mut v = Vec::new();
         let Some(p) = &self.poll else {
-            return;
+            return v;
         };
         if let Some(g) = self.fuel {
-            f.instruction(&Instruction::GlobalGet(g));
-            f.instruction(&Instruction::I64Const(cost.max(1) as i64));
-            f.instruction(&Instruction::I64Sub);
-            f.instruction(&Instruction::GlobalSet(g));
-            f.instruction(&Instruction::GlobalGet(g));
-            f.instruction(&Instruction::I64Const(0));
-            f.instruction(&Instruction::I64LtS);
+            v.extend([
+                Instruction::GlobalGet(g),
+                Instruction::I64Const(cost.max(1) as i64),
+                Instruction::I64Sub,
+                Instruction::GlobalSet(g),
+                Instruction::GlobalGet(g),
+                Instruction::I64Const(0),
+                Instruction::I64LtS,
+            ]);
         }
         if let Some(mem) = p.memory {
-            f.instruction(&Instruction::I32Const(0));
-            f.instruction(&Instruction::I32Load(wasm_encoder::MemArg {
+            v.push(Instruction::I32Const(0));
+            v.push(Instruction::I32Load(wasm_encoder::MemArg {
                 offset: 0,
                 align: 2,
                 memory_index: mem,
             }));
             if self.fuel.is_some() {
-                f.instruction(&Instruction::I32Or);
+                v.push(Instruction::I32Or);
             }
         }
-        f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
-        f.instruction(&Instruction::Call(p.func));
+        v.push(Instruction::If(wasm_encoder::BlockType::Empty));
+        v.push(Instruction::Call(p.func));
         if p.has_result {
-            f.instruction(&Instruction::Drop);
+            v.push(Instruction::Drop);
         }
-        f.instruction(&Instruction::End);
+        v.push(Instruction::End);
+        v
     }
 
     fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
@@ -717,7 +731,7 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                         info.num_memories + k as u32,
                     );
                 }
-                let first_i64 = (info.globals.len() + plan.new_globals.len()) as u32;
+                let first_i64 = info.globals.len() as u32;
                 for (k, (_, name)) in plan.new_i64_globals.iter().enumerate() {
                     s.export(name, wasm_encoder::ExportKind::Global, first_i64 + k as u32);
                 }

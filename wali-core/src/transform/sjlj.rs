@@ -491,6 +491,9 @@ fn rewrite<'a>(
     em.token = em.local(ValType::I32);
     let env = em.local(ValType::I32);
     let val = em.local(ValType::I32);
+    // the function's entry check (a re-entry by longjmp does not pass here)
+    let entry = em.plan.poll_instructions(body.ops.len() as u32);
+    em.f.extend(entry);
     // token = ++counter
     em.f.extend([
         I::GlobalGet(ctx.counter),
@@ -772,6 +775,10 @@ fn seq<'a>(
                     I::Block(ebt)
                 });
                 em.frames.push(true);
+                if kind_loop {
+                    let cost = end.saturating_sub(*start) as u32;
+                    em.f.extend(em.plan.poll_instructions(cost));
+                }
                 let first_close = else_body.as_ref().map_or(*end, |(e, _)| *e);
                 seq(em, body, ctx, sites, inner, level + 1, first_close, &cres)?;
                 if let Some((_, eb)) = else_body {
@@ -844,6 +851,10 @@ fn plain<'a>(em: &mut Emit<'_, 'a>, body: &Body<'a>, n: &Node) -> Result<(), Str
                 _ => I::If(ebt),
             });
             em.frames.push(true);
+            if let Operator::Loop { .. } = &body.ops[*start] {
+                let cost = end.saturating_sub(*start) as u32;
+                em.f.extend(em.plan.poll_instructions(cost));
+            }
             for x in inner {
                 plain(em, body, x)?;
             }
