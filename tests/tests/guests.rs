@@ -219,3 +219,30 @@ fn stdio_redirection_from_the_builder() {
     assert!(text.starts_with("Hello from a WALI guest!\n"), "{text}");
     assert!(text.contains("argv[1] = redirected\n"), "{text}");
 }
+
+/// One test list, two engines: the tests named here run again on wasmer
+/// (`run_guest` switches engine), as `on_wasmer::<name>`.
+macro_rules! also_on_wasmer {
+    ($($t:ident),* $(,)?) => {
+        mod on_wasmer {
+            $(
+                #[test]
+                fn $t() {
+                    wali_tests::on_wasmer(super::$t)
+                }
+            )*
+        }
+    };
+}
+
+also_on_wasmer!(
+    memory_mappings,
+    identity_system_time_futex_signals,
+    demo_guest_runs,
+    setjmp_longjmp_jump,
+    longjmp_to_a_returned_frame_is_reported,
+    files_and_directories,
+    sockets,
+    polling_epoll_eventfd_terminals,
+    calls_through_cast_function_pointers,
+);

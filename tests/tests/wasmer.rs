@@ -1,4 +1,5 @@
-//! The same guests on wasmer (wali-wasmer): one list, both engines.
+//! wasmer-specific checks, and guests run in-process on both engines
+//! beyond those `guests.rs` repeats on wasmer (its `on_wasmer` list).
 
 use wali::WaliCtx;
 
@@ -16,30 +17,6 @@ fn run_on_both(name: &str, args: &[&str]) {
         wali_wasmer::Outcome::Exited(0),
         "{name} on wasmer"
     );
-}
-
-fn scratch() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
-#[test]
-fn files_memory_sockets_polling_on_both_engines() {
-    // (fs changes the process's cwd and umask: it runs through wali-run)
-    for g in ["mm", "net", "poll"] {
-        let d = scratch();
-        run_on_both(g, &[d.path().to_str().unwrap()]);
-    }
-}
-
-#[test]
-fn identity_time_futex_on_both_engines() {
-    run_on_both("proc", &["all"]);
-}
-
-#[test]
-fn transforms_on_both_engines() {
-    run_on_both("sjlj", &["all"]);
-    run_on_both("casts", &["all"]);
 }
 
 #[test]

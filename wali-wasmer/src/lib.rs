@@ -480,6 +480,9 @@ pub fn imports(store: &mut Store, env: &FunctionEnv<State>, module: &Module) -> 
     imports
 }
 
+const STALE_LONGJMP: &str =
+    "longjmp to a jump buffer whose setjmp caller has returned (a bug in the guest)";
+
 /// How a guest that used up its fuel ends (SIGXCPU, as wasmtime's out-of-fuel trap).
 const FUEL_OUT: &str = "fuel exhausted";
 
@@ -523,6 +526,12 @@ fn outcome_of(e: RuntimeError) -> Result<Outcome, String> {
         });
     }
     let message = e.message();
+    // the function that trapped, named as on wasmtime
+    let func = e.trace().first().map(|f| {
+        f.function_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("function #{}", f.func_index()))
+    });
     match e.to_trap() {
         Some(t) => {
             use wasmer_types::TrapCode as T;
@@ -536,18 +545,24 @@ fn outcome_of(e: RuntimeError) -> Result<Outcome, String> {
                     libc::SIGFPE
                 }
                 T::UnreachableCodeReached | T::BadSignature => libc::SIGILL,
+                T::UncaughtException => {
+                    // only the setjmp transform throws: a stale longjmp
+                    return Ok(Outcome::Killed {
+                        signal: libc::SIGSEGV,
+                        message: STALE_LONGJMP.into(),
+                    });
+                }
                 _ => libc::SIGABRT,
             };
-            Ok(Outcome::Killed {
-                signal,
-                message: format!("wasm trap: {message}"),
-            })
+            let message = match func {
+                Some(f) => format!("wasm trap: {message} in {f}"),
+                None => format!("wasm trap: {message}"),
+            };
+            Ok(Outcome::Killed { signal, message })
         }
         None if message.contains("exception") => Ok(Outcome::Killed {
             signal: libc::SIGSEGV,
-            message:
-                "longjmp to a jump buffer whose setjmp caller has returned (a bug in the guest)"
-                    .into(),
+            message: STALE_LONGJMP.into(),
         }),
         None => Err(message),
     }
