@@ -246,3 +246,51 @@ also_on_wasmer!(
     polling_epoll_eventfd_terminals,
     calls_through_cast_function_pointers,
 );
+
+#[test]
+fn an_embedder_with_its_own_store_type_runs_threads() {
+    struct Host {
+        wali: WaliCtx,
+        #[allow(dead_code)]
+        name: &'static str,
+    }
+    fn get(h: &mut Host) -> &mut WaliCtx {
+        &mut h.wali
+    }
+    let engine = wasmtime::Engine::new(&wali::config()).unwrap();
+    let wasm = std::fs::read(guest("threads")).unwrap();
+    // the transforms make the module import its memory, so threads share it
+    let module = wali::compile(
+        &engine,
+        &wasm,
+        &wali::TransformOptions::default(),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    wali::add_to_linker(&mut linker, get).unwrap();
+    wali::link_module(&mut linker, &module, get).unwrap();
+    let ctx = WaliCtx::builder()
+        .arg("threads.wasm")
+        .args(["count", "16"])
+        .build()
+        .unwrap();
+    let mut store = wali::new_store(
+        &engine,
+        Host {
+            wali: ctx,
+            name: "main",
+        },
+        get,
+    );
+    wali::define_memory(&mut linker, &store, &module).unwrap();
+    let threads = wali::add_threads_to_linker(&mut linker, &engine, 8 << 20, get, |wali| Host {
+        wali,
+        name: "thread",
+    })
+    .unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    threads.ready(pre.clone());
+    let instance = pre.instantiate(&mut store).unwrap();
+    assert_ok(wali::run_instance(&mut store, &instance, get).unwrap());
+}

@@ -3,7 +3,7 @@
 
 use crate::{add_to_linker, link_module, ModuleCache, WasmtimeMemory};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use wali_core::{Ctrl, WaliCtx};
 use wasmtime::{
     Config, Engine, Extern, Instance, Linker, Module, Result, Store, Trap, WasmBacktrace,
@@ -381,17 +381,18 @@ impl Runner {
         link_module(&mut linker, module, get)?;
         let mut store = new_store(&self.engine, RunState { wali: ctx }, get);
         crate::threads::define_memory(&mut linker, &store, module)?;
-        let spawner = Arc::new(crate::threads::Spawner {
-            pre: OnceLock::new(),
-            engine: self.engine.clone(),
-            stack: 64 << 20,
-        });
-        crate::threads::install(&mut linker, spawner.clone(), get, |wali| RunState { wali })?;
+        let threads = crate::threads::add_threads_to_linker(
+            &mut linker,
+            &self.engine,
+            64 << 20,
+            get,
+            |wali| RunState { wali },
+        )?;
         let pre = match linker.instantiate_pre(module) {
             Ok(p) => p,
             Err(e) => return outcome_of(e),
         };
-        let _ = spawner.pre.set(pre.clone());
+        threads.ready(pre.clone());
         let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return outcome_of(e),

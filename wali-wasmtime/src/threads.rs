@@ -31,6 +31,49 @@ pub fn define_memory<T>(
     Ok(None)
 }
 
+/// Guest threads for an embedder's own store type: what
+/// [`add_threads_to_linker`] returns. Once the linker holds every import,
+/// hand it the module ready to instantiate with [`ThreadSupport::ready`];
+/// until then `__wasm_thread_spawn` returns -EAGAIN.
+pub struct ThreadSupport<T> {
+    spawner: Arc<Spawner<T>>,
+}
+
+impl<T> ThreadSupport<T> {
+    /// The module as every thread instantiates it (from
+    /// `linker.instantiate_pre(&module)`).
+    pub fn ready(&self, pre: InstancePre<T>) {
+        let _ = self.spawner.pre.set(pre);
+    }
+}
+
+/// Lets guests of `linker` start threads (`__wasm_thread_spawn`): each is a
+/// host thread with a store whose data `make` builds from the thread's
+/// context, running a new instance of the module over the shared memory
+/// (define it with [`define_memory`] first). `get` finds the context in the
+/// store data, as for [`add_to_linker`](crate::add_to_linker). Host threads
+/// get `stack` bytes of native stack.
+pub fn add_threads_to_linker<T, G, M>(
+    linker: &mut Linker<T>,
+    engine: &Engine,
+    stack: usize,
+    get: G,
+    make: M,
+) -> Result<ThreadSupport<T>>
+where
+    T: Send + 'static,
+    G: Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+    M: Fn(WaliCtx) -> T + Copy + Send + Sync + 'static,
+{
+    let spawner = Arc::new(Spawner {
+        pre: OnceLock::new(),
+        engine: engine.clone(),
+        stack,
+    });
+    install(linker, spawner.clone(), get, make)?;
+    Ok(ThreadSupport { spawner })
+}
+
 /// What a spawning thread needs: the module ready to instantiate.
 pub(crate) struct Spawner<T> {
     pub(crate) pre: OnceLock<InstancePre<T>>,
