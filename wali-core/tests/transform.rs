@@ -238,3 +238,43 @@ fn polls_reach_into_functions_the_setjmp_rewrite_replaces() {
         "{text}"
     );
 }
+
+#[test]
+fn a_64_bit_table_or_memory_is_left_alone() {
+    // found by the transform fuzz target: the trampolines index table 0
+    // with an i32, which a 64-bit table refuses
+    for decl in ["(table i64 0 5 funcref)", "(memory i64 1)"] {
+        let m = wat::parse_str(format!(
+            r#"(module
+                (import "wali" "__wasm_thread_spawn" (func (param i32 i32) (result i32)))
+                {decl}
+                (func (export "_start")))"#
+        ))
+        .unwrap();
+        let out = transform(&m, &Options::default()).unwrap();
+        assert!(out.wasm.is_none(), "{decl}");
+        assert!(out.notes.iter().any(|n| n.contains("64-bit")), "{decl}");
+    }
+}
+
+#[test]
+fn a_table_0_of_externrefs_gets_no_trampolines() {
+    // found by the transform fuzz target: call_indirect needs a funcref table
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "__wasm_thread_spawn" (func (param i32 i32) (result i32)))
+            (table 1 externref)
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    if let Some(w) = &out.wasm {
+        validate(w);
+    }
+    assert!(
+        !out.applied.iter().any(|a| a.contains("trampolines")),
+        "{:?}",
+        out.applied
+    );
+}

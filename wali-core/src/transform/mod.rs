@@ -134,6 +134,12 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     let info = ModuleInfo::parse(wasm)?;
     let mut plan = module::Plan::default();
     let mut out = Outcome::default();
+    if info.has_64bit_index {
+        // WALI guests are wasm32; the transforms emit 32-bit addresses.
+        out.notes
+            .push("no transform applied: the module has a 64-bit memory or table".into());
+        return Ok(out);
+    }
     if opts.exit_on_return {
         match info.exit_on_return() {
             Ok(Some((start, proc_exit, exit))) => {

@@ -38,6 +38,11 @@ pub struct ModuleInfo<'a> {
     pub imports_memory: bool,
     /// Memories, imported and defined.
     pub num_memories: u32,
+    /// A 64-bit memory or table (memory64 / table64): not a wasm32 module.
+    pub has_64bit_index: bool,
+    /// Table 0 holds something other than functions (no indirect calls
+    /// through it).
+    pub table0_not_func: bool,
     pub has_active_data: bool,
 }
 
@@ -76,8 +81,15 @@ impl<'a> ModuleInfo<'a> {
                             }
                             TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
                             TypeRef::Tag(_) => m.num_tags += 1,
-                            TypeRef::Table(_) => m.has_table0 = true,
-                            TypeRef::Memory(_) => {
+                            TypeRef::Table(t) => {
+                                if !m.has_table0 {
+                                    m.table0_not_func = !t.element_type.is_func_ref();
+                                }
+                                m.has_table0 = true;
+                                m.has_64bit_index |= t.table64;
+                            }
+                            TypeRef::Memory(mt) => {
+                                m.has_64bit_index |= mt.memory64;
                                 m.imports_memory = true;
                                 m.num_memories += 1;
                             }
@@ -89,10 +101,22 @@ impl<'a> ModuleInfo<'a> {
                         m.func_types.push(t?);
                     }
                 }
-                Payload::TableSection(r) if r.count() > 0 => m.has_table0 = true,
+                Payload::TableSection(r) if r.count() > 0 => {
+                    for t in r {
+                        let t = t?.ty;
+                        if !m.has_table0 {
+                            m.table0_not_func = !t.element_type.is_func_ref();
+                        }
+                        m.has_table0 = true;
+                        m.has_64bit_index |= t.table64;
+                    }
+                }
                 Payload::TagSection(r) => m.num_tags += r.count(),
                 Payload::MemorySection(r) => {
                     m.num_memories += r.count();
+                    for mt in r.clone() {
+                        m.has_64bit_index |= mt?.memory64;
+                    }
                     if r.count() == 1 && !m.imports_memory {
                         m.defined_memory = r.into_iter().next().and_then(|x| x.ok());
                     }
@@ -184,6 +208,11 @@ impl<'a> ModuleInfo<'a> {
                 }
                 _ => {}
             }
+        }
+        if m.table0_not_func {
+            // nothing to call through it: the casts and trampolines leave it
+            m.has_table0 = false;
+            m.table0.clear();
         }
         Ok(m)
     }
