@@ -278,3 +278,23 @@ fn a_table_0_of_externrefs_gets_no_trampolines() {
         out.applied
     );
 }
+
+#[test]
+fn setjmp_without_a_memory_is_left_alone() {
+    // found by the transform fuzz target: the jump buffer needs memory 0
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+            (func (export "_start") (drop (call $sj (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    if let Some(w) = &out.wasm {
+        validate(w);
+    }
+    assert!(
+        out.notes.iter().any(|n| n.contains("no memory")),
+        "{:?}",
+        out.notes
+    );
+}

@@ -65,6 +65,12 @@ pub fn plan(
             .push("setjmp/longjmp not transformed: unexpected import types".into());
         return Ok(());
     }
+    if info.num_memories == 0 {
+        // the jump buffer lives in memory 0
+        out.notes
+            .push("setjmp/longjmp not transformed: the module has no memory".into());
+        return Ok(());
+    }
     // Which functions call setjmp?
     let mut callers = Vec::new();
     for (i, body) in info.bodies.iter().enumerate() {
