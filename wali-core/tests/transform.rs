@@ -298,3 +298,28 @@ fn setjmp_without_a_memory_is_left_alone() {
         out.notes
     );
 }
+
+#[test]
+fn a_module_exporting_wali_names_is_not_transformed_again() {
+    // found by the transform fuzz target: an export named like ours
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "__cl_get_argc" (func (result i32)))
+            (memory (export "memory") 1 1 shared)
+            (global (export "__wali_fuel") (mut i64) (i64.const 0))
+            (func (export "_start") (loop $l (br $l))))"#,
+    )
+    .unwrap();
+    let opts = Options {
+        signal_poll: true,
+        fuel: true,
+        ..Options::default()
+    };
+    let out = transform(&m, &opts).unwrap();
+    assert!(out.wasm.is_none());
+    assert!(
+        out.notes.iter().any(|n| n.contains("__wali_fuel")),
+        "{:?}",
+        out.notes
+    );
+}

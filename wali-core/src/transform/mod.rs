@@ -134,6 +134,17 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     let info = ModuleInfo::parse(wasm)?;
     let mut plan = module::Plan::default();
     let mut out = Outcome::default();
+    if let Some((name, _, _)) = info
+        .exports
+        .iter()
+        .find(|(n, _, _)| n.starts_with("__wali_"))
+    {
+        // the names the transforms add are taken: transformed already
+        out.notes.push(format!(
+            "no transform applied: the module already exports `{name}` (transformed before?)"
+        ));
+        return Ok(out);
+    }
     if info.has_64bit_index {
         // WALI guests are wasm32; the transforms emit 32-bit addresses.
         out.notes
