@@ -19,20 +19,26 @@ pub fn enabled() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
-/// Formats one call as strace would: `openat(-100, "/etc/passwd", 0x0, 0) = 3`.
-/// String arguments (`char*` parameters) are read from guest memory.
+/// Formats one call as strace would:
+/// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3`.
+/// String arguments (`char*` paths) are read from guest memory; flags,
+/// commands and errnos are named where Linux names them.
 pub fn format_call(cx: &WaliCtx, spec: &wali_spec::SyscallSpec, args: &[i64], ret: i64) -> String {
     let mut s = String::with_capacity(64);
     s.push_str(spec.name);
     s.push('(');
-    let ctypes: Vec<&str> = spec.c_params.split(',').map(str::trim).collect();
+    let mut ctypes = spec.c_params.split(',').map(str::trim);
     for (k, a) in args.iter().enumerate() {
         if k > 0 {
             s.push_str(", ");
         }
-        let cty = ctypes.get(k).copied().unwrap_or("");
+        let cty = ctypes.next().unwrap_or("");
         let name = spec.param_names.get(k).copied().unwrap_or("");
-        if cty.starts_with("char*") && !cty.starts_with("char**") && !name.contains("buf") {
+        if cty.starts_with("char*")
+            && !cty.starts_with("char**")
+            && !name.contains("buf")
+            && name != "argp"
+        {
             match cx.mem.string(*a as u32, 256) {
                 Ok(b) => {
                     let _ = write!(s, "{:?}", String::from_utf8_lossy(&b));
@@ -47,48 +53,376 @@ pub fn format_call(cx: &WaliCtx, spec: &wali_spec::SyscallSpec, args: &[i64], re
             } else {
                 let _ = write!(s, "{:#x}", *a as u32);
             }
-        } else if name.contains("flags") || name == "prot" || name == "mode" {
-            let _ = write!(s, "{:#o}", *a as u32);
-        } else {
+        } else if !decode(&mut s, spec.name, name, *a) {
             let _ = write!(s, "{a}");
         }
     }
+    s.push_str(") = ");
     if (-4095..0).contains(&ret) {
         match errno_name(-ret as i32) {
-            "E?" => {
-                let _ = write!(s, ") = -1 errno {}", -ret);
+            Some(name) => {
+                let _ = write!(s, "-1 {name}");
             }
-            name => {
-                let _ = write!(s, ") = -1 {name}");
+            None => {
+                let _ = write!(s, "-1 errno {}", -ret);
             }
         }
+    } else if ret > 0xffff && matches!(spec.name, "mmap" | "mremap" | "brk") {
+        let _ = write!(s, "{ret:#x}");
     } else {
-        let _ = write!(s, ") = {ret}");
+        let _ = write!(s, "{ret}");
     }
     s
 }
 
-fn errno_name(e: i32) -> &'static str {
-    match e {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EBADF => "EBADF",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EEXIST => "EEXIST",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTTY => "ENOTTY",
-        libc::ESPIPE => "ESPIPE",
-        libc::EPIPE => "EPIPE",
-        libc::ERANGE => "ERANGE",
-        libc::ENOSYS => "ENOSYS",
-        libc::EINTR => "EINTR",
-        libc::ECHILD => "ECHILD",
-        _ => "E?",
+/// Writes `a` as the names of the `bits` it has set (`A|B|0x40`); `zero`
+/// when none is set.
+fn bit_names(s: &mut String, a: u32, bits: &[(u32, &str)], zero: &str) {
+    let mut rest = a;
+    let mut first = true;
+    for &(b, n) in bits {
+        if b != 0 && rest & b == b {
+            if !first {
+                s.push('|');
+            }
+            s.push_str(n);
+            rest &= !b;
+            first = false;
+        }
+    }
+    if rest != 0 || first {
+        if !first {
+            s.push('|');
+        }
+        if rest == 0 {
+            s.push_str(zero);
+        } else {
+            let _ = write!(s, "{rest:#x}");
+        }
+    }
+}
+
+const OPEN_FLAGS: &[(u32, &str)] = &[
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o4010000, "O_SYNC"),
+    (0o10000, "O_DSYNC"),
+    (0o20000, "O_ASYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o20200000, "O_TMPFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o20000000, "O_PATH"),
+];
+
+const MAP_FLAGS: &[(u32, &str)] = &[
+    (0x01, "MAP_SHARED"),
+    (0x02, "MAP_PRIVATE"),
+    (0x10, "MAP_FIXED"),
+    (0x20, "MAP_ANONYMOUS"),
+    (0x100, "MAP_GROWSDOWN"),
+    (0x800, "MAP_DENYWRITE"),
+    (0x1000, "MAP_EXECUTABLE"),
+    (0x2000, "MAP_LOCKED"),
+    (0x4000, "MAP_NORESERVE"),
+    (0x8000, "MAP_POPULATE"),
+    (0x10000, "MAP_NONBLOCK"),
+    (0x20000, "MAP_STACK"),
+    (0x40000, "MAP_HUGETLB"),
+    (0x100000, "MAP_FIXED_NOREPLACE"),
+];
+
+const PROT_FLAGS: &[(u32, &str)] = &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")];
+
+const AT_FLAGS: &[(u32, &str)] = &[
+    (0x100, "AT_SYMLINK_NOFOLLOW"),
+    (0x200, "AT_REMOVEDIR"),
+    (0x400, "AT_SYMLINK_FOLLOW"),
+    (0x800, "AT_NO_AUTOMOUNT"),
+    (0x1000, "AT_EMPTY_PATH"),
+];
+
+fn fcntl_cmd(c: u32) -> Option<&'static str> {
+    Some(match c {
+        0 => "F_DUPFD",
+        1 => "F_GETFD",
+        2 => "F_SETFD",
+        3 => "F_GETFL",
+        4 => "F_SETFL",
+        5 => "F_GETLK",
+        6 => "F_SETLK",
+        7 => "F_SETLKW",
+        8 => "F_SETOWN",
+        9 => "F_GETOWN",
+        36 => "F_OFD_GETLK",
+        37 => "F_OFD_SETLK",
+        38 => "F_OFD_SETLKW",
+        1024 => "F_SETLEASE",
+        1025 => "F_GETLEASE",
+        1030 => "F_DUPFD_CLOEXEC",
+        1031 => "F_SETPIPE_SZ",
+        1032 => "F_GETPIPE_SZ",
+        1033 => "F_ADD_SEALS",
+        1034 => "F_GET_SEALS",
+        _ => return None,
+    })
+}
+
+fn ioctl_request(r: u32) -> Option<&'static str> {
+    Some(match r {
+        0x5401 => "TCGETS",
+        0x5402 => "TCSETS",
+        0x5403 => "TCSETSW",
+        0x5404 => "TCSETSF",
+        0x540b => "TCFLSH",
+        0x540e => "TIOCSCTTY",
+        0x540f => "TIOCGPGRP",
+        0x5410 => "TIOCSPGRP",
+        0x5413 => "TIOCGWINSZ",
+        0x5414 => "TIOCSWINSZ",
+        0x541b => "FIONREAD",
+        0x5421 => "FIONBIO",
+        0x5450 => "FIONCLEX",
+        0x5451 => "FIOCLEX",
+        0x5452 => "FIOASYNC",
+        _ => return None,
+    })
+}
+
+const SIGNALS: [&str; 32] = [
+    "0",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// Writes the symbolic form of argument `param` of `call`, if it has one.
+fn decode(s: &mut String, call: &str, param: &str, a: i64) -> bool {
+    let u = a as u32;
+    match (call, param) {
+        (_, "dirfd" | "olddirfd" | "newdirfd" | "fd") if a as i32 == -100 => {
+            s.push_str("AT_FDCWD");
+        }
+        ("open" | "openat", "flags") => {
+            s.push_str(match u & 3 {
+                0 => "O_RDONLY",
+                1 => "O_WRONLY",
+                2 => "O_RDWR",
+                _ => "O_ACCMODE",
+            });
+            if u & !3 != 0 {
+                s.push('|');
+                bit_names(s, u & !3, OPEN_FLAGS, "0");
+            }
+        }
+        (_, "mode") => {
+            let _ = write!(s, "0{u:o}");
+        }
+        ("mmap" | "mprotect", "prot") => bit_names(s, u, PROT_FLAGS, "PROT_NONE"),
+        ("mmap", "flags") => bit_names(s, u, MAP_FLAGS, "0"),
+        ("fcntl", "cmd") => match fcntl_cmd(u) {
+            Some(n) => s.push_str(n),
+            None => return false,
+        },
+        // an int (or a pointer) in a 64-bit slot whose high half the C
+        // library leaves undefined
+        ("fcntl", "arg") => {
+            let _ = write!(s, "{}", a as i32);
+        }
+        ("ioctl", "request") => match ioctl_request(u) {
+            Some(n) => s.push_str(n),
+            None => {
+                let _ = write!(s, "{u:#x}");
+            }
+        },
+        (_, "sig" | "signum") if u < 32 => s.push_str(SIGNALS[u as usize]),
+        (_, "flags") if call.ends_with("at") || call.ends_with("at2") || call == "statx" => {
+            bit_names(s, u, AT_FLAGS, "0")
+        }
+        (_, "flags") => {
+            let _ = write!(s, "{u:#x}");
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The name of errno `e` (`ENOENT`), as strace prints it.
+pub fn errno_name(e: i32) -> Option<&'static str> {
+    const NAMES: [&str; 134] = [
+        "",
+        "EPERM",
+        "ENOENT",
+        "ESRCH",
+        "EINTR",
+        "EIO",
+        "ENXIO",
+        "E2BIG",
+        "ENOEXEC",
+        "EBADF",
+        "ECHILD",
+        "EAGAIN",
+        "ENOMEM",
+        "EACCES",
+        "EFAULT",
+        "ENOTBLK",
+        "EBUSY",
+        "EEXIST",
+        "EXDEV",
+        "ENODEV",
+        "ENOTDIR",
+        "EISDIR",
+        "EINVAL",
+        "ENFILE",
+        "EMFILE",
+        "ENOTTY",
+        "ETXTBSY",
+        "EFBIG",
+        "ENOSPC",
+        "ESPIPE",
+        "EROFS",
+        "EMLINK",
+        "EPIPE",
+        "EDOM",
+        "ERANGE",
+        "EDEADLK",
+        "ENAMETOOLONG",
+        "ENOLCK",
+        "ENOSYS",
+        "ENOTEMPTY",
+        "ELOOP",
+        "",
+        "ENOMSG",
+        "EIDRM",
+        "ECHRNG",
+        "EL2NSYNC",
+        "EL3HLT",
+        "EL3RST",
+        "ELNRNG",
+        "EUNATCH",
+        "ENOCSI",
+        "EL2HLT",
+        "EBADE",
+        "EBADR",
+        "EXFULL",
+        "ENOANO",
+        "EBADRQC",
+        "EBADSLT",
+        "",
+        "EBFONT",
+        "ENOSTR",
+        "ENODATA",
+        "ETIME",
+        "ENOSR",
+        "ENONET",
+        "ENOPKG",
+        "EREMOTE",
+        "ENOLINK",
+        "EADV",
+        "ESRMNT",
+        "ECOMM",
+        "EPROTO",
+        "EMULTIHOP",
+        "EDOTDOT",
+        "EBADMSG",
+        "EOVERFLOW",
+        "ENOTUNIQ",
+        "EBADFD",
+        "EREMCHG",
+        "ELIBACC",
+        "ELIBBAD",
+        "ELIBSCN",
+        "ELIBMAX",
+        "ELIBEXEC",
+        "EILSEQ",
+        "ERESTART",
+        "ESTRPIPE",
+        "EUSERS",
+        "ENOTSOCK",
+        "EDESTADDRREQ",
+        "EMSGSIZE",
+        "EPROTOTYPE",
+        "ENOPROTOOPT",
+        "EPROTONOSUPPORT",
+        "ESOCKTNOSUPPORT",
+        "EOPNOTSUPP",
+        "EPFNOSUPPORT",
+        "EAFNOSUPPORT",
+        "EADDRINUSE",
+        "EADDRNOTAVAIL",
+        "ENETDOWN",
+        "ENETUNREACH",
+        "ENETRESET",
+        "ECONNABORTED",
+        "ECONNRESET",
+        "ENOBUFS",
+        "EISCONN",
+        "ENOTCONN",
+        "ESHUTDOWN",
+        "ETOOMANYREFS",
+        "ETIMEDOUT",
+        "ECONNREFUSED",
+        "EHOSTDOWN",
+        "EHOSTUNREACH",
+        "EALREADY",
+        "EINPROGRESS",
+        "ESTALE",
+        "EUCLEAN",
+        "ENOTNAM",
+        "ENAVAIL",
+        "EISNAM",
+        "EREMOTEIO",
+        "EDQUOT",
+        "ENOMEDIUM",
+        "EMEDIUMTYPE",
+        "ECANCELED",
+        "ENOKEY",
+        "EKEYEXPIRED",
+        "EKEYREVOKED",
+        "EKEYREJECTED",
+        "EOWNERDEAD",
+        "ENOTRECOVERABLE",
+        "ERFKILL",
+        "EHWPOISON",
+    ];
+    match NAMES.get(usize::try_from(e).ok()?) {
+        Some(n) if !n.is_empty() => Some(n),
+        _ => None,
     }
 }
 
@@ -98,5 +432,58 @@ pub fn syscall(cx: &WaliCtx, name: &str, args: &[i64], ret: i64) {
     if let Some(spec) = wali_spec::syscall_by_name(name) {
         let line = format_call(cx, spec, args, ret);
         tracing::trace!(target: "wali::syscall", "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names_match_libc() {
+        for (e, n) in [
+            (libc::ENOENT, "ENOENT"),
+            (libc::ENOTSOCK, "ENOTSOCK"),
+            (libc::ENOTRECOVERABLE, "ENOTRECOVERABLE"),
+            (libc::ECONNREFUSED, "ECONNREFUSED"),
+            (libc::ELOOP, "ELOOP"),
+            (libc::EOVERFLOW, "EOVERFLOW"),
+        ] {
+            assert_eq!(errno_name(e), Some(n));
+        }
+        assert_eq!(errno_name(0), None);
+        assert_eq!(errno_name(41), None);
+        assert_eq!(errno_name(4000), None);
+    }
+
+    #[test]
+    fn flags_and_commands_are_named() {
+        let mut s = String::new();
+        decode(&mut s, "openat", "flags", 0o2101101);
+        assert_eq!(s, "O_WRONLY|O_CREAT|O_TRUNC|O_LARGEFILE|O_CLOEXEC");
+        s.clear();
+        decode(&mut s, "openat", "dirfd", -100);
+        assert_eq!(s, "AT_FDCWD");
+        s.clear();
+        decode(&mut s, "mmap", "flags", 0x22);
+        assert_eq!(s, "MAP_PRIVATE|MAP_ANONYMOUS");
+        s.clear();
+        decode(&mut s, "mmap", "prot", 0);
+        assert_eq!(s, "PROT_NONE");
+        s.clear();
+        decode(&mut s, "fcntl", "cmd", 1030);
+        assert_eq!(s, "F_DUPFD_CLOEXEC");
+        s.clear();
+        decode(&mut s, "fcntl", "arg", 0x7fff_0000_0000_000a);
+        assert_eq!(s, "10");
+        s.clear();
+        decode(&mut s, "ioctl", "request", 0x5413);
+        assert_eq!(s, "TIOCGWINSZ");
+        s.clear();
+        decode(&mut s, "unlinkat", "flags", 0x200);
+        assert_eq!(s, "AT_REMOVEDIR");
+        s.clear();
+        decode(&mut s, "open", "flags", 0o4000000000);
+        assert_eq!(s, "O_RDONLY|0x20000000");
     }
 }
