@@ -217,26 +217,46 @@ fn session_calls_in_a_process_of_their_own() {
 fn compiled_modules_are_cached() {
     let d = tempfile::tempdir().unwrap();
     let cache = d.path().join("cache");
-    for _ in 0..2 {
-        let o = wali_run()
+    let prog = d.path().join("prog.wasm");
+    std::fs::copy(guest("hello"), &prog).unwrap();
+    let run = || {
+        wali_run()
             .env("WALI_CACHE_DIR", &cache)
-            .arg(guest("hello"))
+            .arg(&prog)
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let compiled = || -> Vec<PathBuf> {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect()
+    };
+    for _ in 0..2 {
+        let o = run();
         assert!(o.status.success());
         assert!(text(&o.stdout).starts_with("Hello"));
     }
-    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
-    assert_eq!(entries.len(), 1, "one compiled module");
-    assert!(entries[0].file_name().to_string_lossy().ends_with(".cwasm"));
+    assert_eq!(compiled().len(), 1, "one compiled module");
+    let stamps = std::fs::read_dir(cache.join("files")).unwrap().count();
+    assert_eq!(stamps, 1, "the module file's stamp is recorded");
+    // the module file is found again by its stamp; a new version of the
+    // file at the same path is compiled, never served the old code
+    std::fs::write(&prog, std::fs::read(guest("exitflush")).unwrap()).unwrap();
+    let o = run();
+    assert_eq!(text(&o.stdout), "buffered until exit\n");
+    assert_eq!(compiled().len(), 2);
+    std::fs::copy(guest("hello"), &prog).unwrap();
+    assert!(text(&run().stdout).starts_with("Hello"));
     // a corrupt cache entry is recompiled, not trusted
-    std::fs::write(entries[0].path(), b"garbage").unwrap();
-    let o = wali_run()
-        .env("WALI_CACHE_DIR", &cache)
-        .arg(guest("hello"))
-        .output()
-        .unwrap();
+    for c in compiled() {
+        std::fs::write(c, b"garbage").unwrap();
+    }
+    let o = run();
     assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("Hello"));
     let o = wali_run()
         .env("WALI_CACHE_DIR", &cache)
         .arg("--no-cache")
@@ -701,6 +721,54 @@ fn binfmt_registration_runs_wasm_like_elf() {
 }
 
 #[test]
+fn a_guest_cannot_close_the_hosts_own_descriptors() {
+    // dup2 onto, close, and close_range over every descriptor from 3 up
+    // (a daemon's closefrom): the guest's own go, the host's (the memfd
+    // carrying the environment) stay, and the host does not abort.
+    let d = tempfile::tempdir().unwrap();
+    let wat = r#"(module
+      (import "wali" "SYS_close_range" (func $cr (param i32 i32 i32) (result i64)))
+      (import "wali" "SYS_dup2" (func $dup2 (param i32 i32) (result i64)))
+      (import "wali" "SYS_close" (func $close (param i32) (result i64)))
+      (import "wali" "SYS_open" (func $open (param i32 i32 i32) (result i64)))
+      (import "wali" "SYS_read" (func $read (param i32 i32 i32) (result i64)))
+      (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+      (import "wali" "__get_init_envfile" (func $envfile (param i32 i32) (result i32)))
+      (memory (export "memory") 1 1 shared)
+      (func $fail (param i32) (drop (call $exit (local.get 0))) (unreachable))
+      (func (export "_start") (local $i i32) (local $fd i32)
+        (local.set $i (i32.const 3))
+        (loop $l
+          (drop (call $dup2 (i32.const 0) (local.get $i)))
+          (drop (call $close (local.get $i)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 1024))))
+        ;; a guest descriptor in the range is closed
+        (if (i64.ne (call $dup2 (i32.const 0) (i32.const 50)) (i64.const 50))
+          (then (call $fail (i32.const 9))))
+        (if (i64.ne (call $cr (i32.const 3) (i32.const -1) (i32.const 0)) (i64.const 0))
+          (then (call $fail (i32.const 10))))
+        (if (i64.ne (call $close (i32.const 50)) (i64.const -9))
+          (then (call $fail (i32.const 11))))
+        (if (i64.ne (call $cr (i32.const 3) (i32.const -1) (i32.const 64)) (i64.const -22))
+          (then (call $fail (i32.const 12))))
+        ;; the environment file the host keeps is still there
+        (if (i32.ne (call $envfile (i32.const 16) (i32.const 64)) (i32.const 1))
+          (then (call $fail (i32.const 13))))
+        (local.set $fd (i32.wrap_i64 (call $open (i32.const 16) (i32.const 0) (i32.const 0))))
+        (if (i32.lt_s (local.get $fd) (i32.const 0)) (then (call $fail (i32.const 14))))
+        (if (i64.ne (call $read (local.get $fd) (i32.const 128) (i32.const 64)) (i64.const 5))
+          (then (call $fail (i32.const 15))))))"#;
+    let m = wat_file(d.path(), "closefrom.wasm", wat);
+    let o = wali_run()
+        .args(["--clear-env", "--env", "A=bc"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+#[test]
 fn less_common_calls() {
     let d = tempfile::tempdir().unwrap();
     let o = wali_run()
@@ -854,6 +922,7 @@ also_on_wasmer!(
     policy_options,
     confinement_to_directories,
     less_common_calls,
+    a_guest_cannot_close_the_hosts_own_descriptors,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,

@@ -44,21 +44,78 @@ impl ModuleCache {
     /// Where `wasm`, transformed with `opts` and compiled by an engine
     /// whose compatibility hashes to `engine`, is kept.
     pub fn path_for(&self, engine: impl Hash, wasm: &[u8], opts: &Options) -> PathBuf {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        engine.hash(&mut h);
-        (
-            crate::transform::VERSION,
-            env!("CARGO_PKG_VERSION"),
-            opts.setjmp,
-            opts.fn_casts,
-            opts.exit_on_return,
-            opts.signal_poll,
-            opts.fuel,
-        )
-            .hash(&mut h);
-        let digest = Sha256::digest(wasm);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{hex}-{:016x}.cwasm", h.finish()))
+        self.dir
+            .join(compiled_name(wasm, config_hash(engine, opts)))
+    }
+
+    /// Loads the module file at `path` through the cache. A file loaded
+    /// before and not changed since (same device, inode, size,
+    /// modification and change time: any write changes the change time,
+    /// which a user cannot set back) is found by its stamp, without
+    /// reading or hashing it: `deserialize` gets the compiled file. Else
+    /// `load_bytes` gets the file's bytes (it compiles, or finds the
+    /// module by its hash, and stores it), and the stamp is recorded.
+    pub fn load_file<M, E>(
+        &self,
+        engine: impl Hash,
+        opts: &Options,
+        path: &Path,
+        deserialize: impl FnOnce(&Path) -> Option<M>,
+        load_bytes: impl FnOnce(&[u8]) -> Result<M, E>,
+        read_error: impl Fn(std::io::Error) -> E,
+    ) -> Result<M, E> {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let config = config_hash(engine, opts);
+        let mut f = std::fs::File::open(path).map_err(&read_error)?;
+        // The stamp is taken on the open file, before it is read: a later
+        // change gives a new stamp, never this one for other bytes.
+        let stamp = f.metadata().ok().filter(|m| m.is_file()).map(|m| {
+            format!(
+                "{} {} {} {}.{} {}.{}",
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec()
+            )
+        });
+        let index = stamp.as_ref().map(|st| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (config, st).hash(&mut h);
+            self.dir.join("files").join(format!("{:016x}", h.finish()))
+        });
+        if let (Some(st), Some(ix)) = (&stamp, &index) {
+            if let Some(compiled) = self.recorded(ix, st) {
+                if let Some(m) = deserialize(&compiled) {
+                    return Ok(m);
+                }
+            }
+        }
+        let mut wasm = Vec::new();
+        f.read_to_end(&mut wasm).map_err(&read_error)?;
+        let m = load_bytes(&wasm)?;
+        if let (Some(st), Some(ix)) = (&stamp, &index) {
+            let name = compiled_name(&wasm, config);
+            if self.dir.join(&name).is_file() {
+                let _ = self.store(ix, format!("{st}\n{name}").as_bytes());
+            }
+        }
+        Ok(m)
+    }
+
+    /// The compiled file an index entry names, if the entry's stamp is
+    /// `stamp` and the file is usable.
+    fn recorded(&self, index: &Path, stamp: &str) -> Option<PathBuf> {
+        let text = std::fs::read_to_string(index).ok()?;
+        let (st, name) = text.split_once('\n')?;
+        if st != stamp || name.contains('/') || !name.ends_with(".cwasm") {
+            return None;
+        }
+        let p = self.dir.join(name);
+        self.usable(&p).then_some(p)
     }
 
     /// Whether `path` (from [`path_for`](Self::path_for)) may be loaded:
@@ -87,8 +144,45 @@ impl ModuleCache {
             .mode(0o700)
             .create(&self.dir)?;
         self.private()?;
+        if let Some(parent) = path.parent().filter(|p| *p != self.dir.as_path()) {
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(parent)
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })?;
+        }
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
     }
+}
+
+/// A hash of what, besides the module, decides its compiled form: the
+/// engine's compatibility, the transforms and their version.
+fn config_hash(engine: impl Hash, opts: &Options) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.hash(&mut h);
+    (
+        crate::transform::VERSION,
+        env!("CARGO_PKG_VERSION"),
+        opts.setjmp,
+        opts.fn_casts,
+        opts.exit_on_return,
+        opts.signal_poll,
+        opts.fuel,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+/// The file name of `wasm` compiled under `config`.
+fn compiled_name(wasm: &[u8], config: u64) -> String {
+    let digest = Sha256::digest(wasm);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{config:016x}.cwasm")
 }

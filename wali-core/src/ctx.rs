@@ -33,7 +33,8 @@ pub(crate) enum EnvSource {
     /// An anonymous memory file that only this process can open, through
     /// `/proc/self/fd/N`: no name in /tmp for anyone to race or replace.
     /// It stays open (close-on-exec) as long as the process state lives.
-    Memfd(#[allow(dead_code)] OwnedFd, CString),
+    /// It is reserved (`hostfd`): the guest cannot close it.
+    Memfd(#[allow(dead_code)] crate::hostfd::HostFd, CString),
 }
 
 /// State shared by every thread of one guest process.
@@ -454,7 +455,7 @@ fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
     // own numbering starts where a native program's would.
     let fd = rustix::io::fcntl_dupfd_cloexec(&fd, 100).unwrap_or(fd);
     let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL");
-    Ok(EnvSource::Memfd(fd, path))
+    Ok(EnvSource::Memfd(crate::hostfd::HostFd::new(fd), path))
 }
 
 impl Process {

@@ -20,6 +20,7 @@
 pub mod aux;
 pub mod cache;
 mod ctx;
+pub mod hostfd;
 mod memory;
 pub mod policy;
 pub mod raw;

@@ -458,32 +458,28 @@ mod tests {
 
     #[test]
     fn flags_and_commands_are_named() {
-        let mut s = String::new();
-        decode(&mut s, "openat", "flags", 0o2101101);
-        assert_eq!(s, "O_WRONLY|O_CREAT|O_TRUNC|O_LARGEFILE|O_CLOEXEC");
-        s.clear();
-        decode(&mut s, "openat", "dirfd", -100);
-        assert_eq!(s, "AT_FDCWD");
-        s.clear();
-        decode(&mut s, "mmap", "flags", 0x22);
-        assert_eq!(s, "MAP_PRIVATE|MAP_ANONYMOUS");
-        s.clear();
-        decode(&mut s, "mmap", "prot", 0);
-        assert_eq!(s, "PROT_NONE");
-        s.clear();
-        decode(&mut s, "fcntl", "cmd", 1030);
-        assert_eq!(s, "F_DUPFD_CLOEXEC");
-        s.clear();
-        decode(&mut s, "fcntl", "arg", 0x7fff_0000_0000_000a);
-        assert_eq!(s, "10");
-        s.clear();
-        decode(&mut s, "ioctl", "request", 0x5413);
-        assert_eq!(s, "TIOCGWINSZ");
-        s.clear();
-        decode(&mut s, "unlinkat", "flags", 0x200);
-        assert_eq!(s, "AT_REMOVEDIR");
-        s.clear();
-        decode(&mut s, "open", "flags", 0o4000000000);
-        assert_eq!(s, "O_RDONLY|0x20000000");
+        for (call, param, value, want) in [
+            (
+                "openat",
+                "flags",
+                0o2101101,
+                "O_WRONLY|O_CREAT|O_TRUNC|O_LARGEFILE|O_CLOEXEC",
+            ),
+            ("openat", "dirfd", -100, "AT_FDCWD"),
+            ("open", "flags", 0o20200002, "O_RDWR|O_TMPFILE"),
+            ("open", "flags", 0o4000000000, "O_RDONLY|0x20000000"),
+            ("mmap", "flags", 0x22, "MAP_PRIVATE|MAP_ANONYMOUS"),
+            ("mmap", "prot", 0, "PROT_NONE"),
+            ("fcntl", "cmd", 1030, "F_DUPFD_CLOEXEC"),
+            ("fcntl", "arg", 0x7fff_0000_0000_000a, "10"),
+            ("ioctl", "request", 0x5413, "TIOCGWINSZ"),
+            ("unlinkat", "flags", 0x200, "AT_REMOVEDIR"),
+            ("kill", "sig", 15, "SIGTERM"),
+            ("openat", "mode", 0o644, "0644"),
+        ] {
+            let mut s = String::new();
+            assert!(decode(&mut s, call, param, value), "{call} {param}");
+            assert_eq!(s, want);
+        }
     }
 }

@@ -651,8 +651,26 @@ impl Runner {
 
     /// Transforms and compiles a module file.
     pub fn load(&self, path: &std::path::Path) -> Result<Module, String> {
-        let wasm = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-        self.load_bytes(&wasm)
+        let read_error = |e| format!("cannot read: {e}");
+        let Some(cache) = &self.cache else {
+            return self.load_bytes(&std::fs::read(path).map_err(read_error)?);
+        };
+        cache.load_file(
+            self.cache_id(),
+            &self.transforms,
+            path,
+            // SAFETY: as in `load_bytes`: a file of this private cache,
+            // written by `Module::serialize`, recorded for this unchanged
+            // module file and this engine; wasmer checks its header.
+            |compiled| unsafe { Module::deserialize_from_file(&self.engine, compiled) }.ok(),
+            |wasm| self.load_bytes(wasm),
+            read_error,
+        )
+    }
+
+    /// What the cache binds besides the module: the engine and its version.
+    fn cache_id(&self) -> impl std::hash::Hash {
+        ("wasmer", "7.4.2", self.engine.deterministic_id())
     }
 
     /// Transforms and compiles a module.
@@ -660,10 +678,10 @@ impl Runner {
         if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
             return Err("not a WebAssembly module (no \\0asm magic)".into());
         }
-        let cached = self.cache.as_ref().map(|c| {
-            let id = ("wasmer", "7.4.2", self.engine.deterministic_id());
-            (c, c.path_for(id, wasm, &self.transforms))
-        });
+        let cached = self
+            .cache
+            .as_ref()
+            .map(|c| (c, c.path_for(self.cache_id(), wasm, &self.transforms)));
         if let Some((c, path)) = &cached {
             if c.usable(path) {
                 // SAFETY: the file was written by `Module::serialize` into

@@ -18,10 +18,7 @@ fn get_or_compile(
 ) -> Result<Module> {
     let path = cache.path_for(engine.precompile_compatibility_hash(), wasm, opts);
     if cache.usable(&path) {
-        // SAFETY: the file was written by `Module::serialize` into this
-        // private cache, under a name that binds the module's hash and the
-        // engine's compatibility hash; wasmtime still checks its header.
-        if let Ok(m) = unsafe { Module::deserialize_file(engine, &path) } {
+        if let Some(m) = deserialize_cached(engine, &path) {
             return Ok(m);
         }
     }
@@ -31,6 +28,19 @@ fn get_or_compile(
         let _ = cache.store(&path, &bytes);
     }
     Ok(module)
+}
+
+/// Loads a compiled module of the cache. Not `Module::deserialize_file`:
+/// that keeps the file's descriptor open as long as the module lives, in
+/// the descriptor table the guest shares, where the guest's `close_range`
+/// or `dup2` could close it under wasmtime.
+pub(crate) fn deserialize_cached(engine: &Engine, path: &Path) -> Option<Module> {
+    let bytes = std::fs::read(path).ok()?;
+    // SAFETY: `path` is a file of a private cache (`ModuleCache::usable`),
+    // written there by `Module::serialize` under a name that binds the
+    // module's hash and the engine's compatibility hash (or recorded for
+    // the unchanged module file); wasmtime still checks its header.
+    unsafe { Module::deserialize(engine, &bytes) }.ok()
 }
 
 /// Applies the load-time transforms `opts` selects, then compiles.
@@ -53,9 +63,20 @@ pub fn compile(
 /// Loads the module at `path` with every transform, compiled through
 /// `cache` when given.
 pub fn load_module(engine: &Engine, path: &Path, cache: Option<&ModuleCache>) -> Result<Module> {
-    let wasm = std::fs::read(path)
-        .map_err(|e| wasmtime::Error::msg(format!("cannot read {}: {e}", path.display())))?;
-    load_bytes(engine, &wasm, cache, &Options::default(), &mut Vec::new())
+    let read_error = |e| wasmtime::Error::msg(format!("cannot read {}: {e}", path.display()));
+    let opts = Options::default();
+    let Some(c) = cache else {
+        let wasm = std::fs::read(path).map_err(read_error)?;
+        return load_bytes(engine, &wasm, None, &opts, &mut Vec::new());
+    };
+    c.load_file(
+        engine.precompile_compatibility_hash(),
+        &opts,
+        path,
+        |compiled| deserialize_cached(engine, compiled),
+        |wasm| load_bytes(engine, wasm, Some(c), &opts, &mut Vec::new()),
+        read_error,
+    )
 }
 
 pub(crate) fn load_bytes(

@@ -28,6 +28,9 @@ pub fn creat(cx: &mut WaliCtx, pathname: i32, mode: i32) -> SysResult {
 
 /// `close(fd)`
 pub fn close(_cx: &mut WaliCtx, fd: i32) -> SysResult {
+    if crate::hostfd::is_reserved(fd) {
+        return Err(Errno::BADF.into());
+    }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall1(SYS_close, sx(fd)) }?)
 }
@@ -144,12 +147,18 @@ pub fn dup(_cx: &mut WaliCtx, oldfd: i32) -> SysResult {
 
 /// `dup2(oldfd, newfd)`
 pub fn dup2(_cx: &mut WaliCtx, oldfd: i32, newfd: i32) -> SysResult {
+    if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
+        return Err(Errno::BUSY.into());
+    }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall2(SYS_dup2, sx(oldfd), sx(newfd)) }?)
 }
 
 /// `dup3(oldfd, newfd, flags)`
 pub fn dup3(_cx: &mut WaliCtx, oldfd: i32, newfd: i32, flags: i32) -> SysResult {
+    if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
+        return Err(Errno::BUSY.into());
+    }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall3(SYS_dup3, sx(oldfd), sx(newfd), zx(flags)) }?)
 }
@@ -592,8 +601,34 @@ pub fn memfd_create(cx: &mut WaliCtx, name: i32, flags: i32) -> SysResult {
 
 /// `close_range(first, last, flags)`
 pub fn close_range(_cx: &mut WaliCtx, first: i32, last: i32, flags: i32) -> SysResult {
-    // SAFETY: no pointer argument.
-    Ok(unsafe { syscall3(SYS_close_range, zx(first), zx(last), zx(flags)) }?)
+    let (first, last) = (first as u32, last as u32);
+    // SAFETY (all three calls): no pointer argument.
+    let call =
+        |a: u32, b: u32| unsafe { syscall3(SYS_close_range, a as usize, b as usize, zx(flags)) };
+    let keep = crate::hostfd::reserved_in(first, last);
+    if keep.is_empty() {
+        return Ok(call(first, last)?);
+    }
+    // the kernel's flag check, before any stretch is closed; then the
+    // stretches between the host's descriptors
+    const KNOWN: u32 = CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC;
+    if flags as u32 & !KNOWN != 0 {
+        return Err(Errno::INVAL.into());
+    }
+    let mut from = first;
+    for k in keep {
+        if k > from {
+            call(from, k - 1)?;
+        }
+        from = k.saturating_add(1);
+        if k == u32::MAX {
+            return Ok(0);
+        }
+    }
+    if from <= last {
+        call(from, last)?;
+    }
+    Ok(0)
 }
 
 /// What a call with these `AT_*` flags does with a final symlink.
