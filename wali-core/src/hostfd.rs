@@ -1,35 +1,77 @@
 //! Descriptors the host keeps for itself while guests run (the memfd
-//! that carries the environment, ...). Guests share the host process's
-//! descriptor table, so a guest's `close`, `close_range` (a daemon's
-//! `closefrom(3)`), `dup2` or `dup3` could otherwise close one under the
-//! host, which would then close (or use) whatever the guest opened under
-//! the same number. Those calls leave reserved descriptors alone, as if
-//! they belonged to another process.
+//! that carries the environment, the file a compiled module is mapped
+//! from, ...). Guests share the host process's descriptor table, so a
+//! guest's `close`, `close_range` (a daemon's `closefrom(3)`), `dup2` or
+//! `dup3` could otherwise close one under the host, which would then
+//! close (or use) whatever the guest opened under the same number. Those
+//! calls leave reserved descriptors alone, as if they belonged to another
+//! process.
+//!
+//! A reservation names the descriptor and the file it refers to (device
+//! and inode): once the host closes it and the number is reused for
+//! another file, the reservation lapses by itself.
 
-use rustix::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 const SLOTS: usize = 16;
-static RESERVED: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
+static FD: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
+static DEV: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+static INO: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
 /// How many slots are in use: the syscall path checks this one word first.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn identity(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let st = rustix::fs::fstat(fd).ok()?;
+    Some((st.st_dev, st.st_ino))
+}
+
+/// Reserves `fd` for the host as long as it refers to the file it refers
+/// to now (all slots taken: it stays an ordinary descriptor).
+pub fn reserve(fd: BorrowedFd<'_>) {
+    let Some((dev, ino)) = identity(fd) else {
+        return;
+    };
+    let raw = fd.as_raw_fd();
+    for k in 0..SLOTS {
+        // claim the slot with a placeholder, then fill it in
+        if FD[k]
+            .compare_exchange(-1, -2, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            DEV[k].store(dev, Ordering::Relaxed);
+            INO[k].store(ino, Ordering::Relaxed);
+            FD[k].store(raw, Ordering::Release);
+            COUNT.fetch_add(1, Ordering::Release);
+            return;
+        }
+    }
+}
+
+fn release_slot(k: usize, fd: i32) {
+    if FD[k]
+        .compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed)
+        .is_ok()
+    {
+        COUNT.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Ends the reservation of `fd`.
+pub fn release(fd: i32) {
+    for k in 0..SLOTS {
+        release_slot(k, fd);
+    }
+}
 
 /// A descriptor the host owns, out of the guest's reach while it lives.
 #[derive(Debug)]
 pub struct HostFd(OwnedFd);
 
 impl HostFd {
-    /// Reserves `fd` (all slots taken: it stays an ordinary descriptor).
+    /// Takes `fd` and reserves it.
     pub fn new(fd: OwnedFd) -> HostFd {
-        let raw = fd.as_raw_fd();
-        for s in &RESERVED {
-            if s.compare_exchange(-1, raw, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
-                COUNT.fetch_add(1, Ordering::Release);
-                break;
-            }
-        }
+        reserve(fd.as_fd());
         HostFd(fd)
     }
 }
@@ -42,24 +84,35 @@ impl AsRawFd for HostFd {
 
 impl Drop for HostFd {
     fn drop(&mut self) {
-        let raw = self.0.as_raw_fd();
-        for s in &RESERVED {
-            if s.compare_exchange(raw, -1, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
-                COUNT.fetch_sub(1, Ordering::Release);
-                break;
-            }
-        }
+        release(self.0.as_raw_fd());
     }
 }
 
-/// Whether `fd` is reserved by the host.
+/// Whether `fd` is reserved by the host (and still refers to the file it
+/// was reserved with; a lapsed reservation is dropped here).
 #[inline]
 pub fn is_reserved(fd: i32) -> bool {
-    fd >= 0
-        && COUNT.load(Ordering::Acquire) != 0
-        && RESERVED.iter().any(|s| s.load(Ordering::Acquire) == fd)
+    fd >= 0 && COUNT.load(Ordering::Acquire) != 0 && check(fd)
+}
+
+#[cold]
+fn check(fd: i32) -> bool {
+    for k in 0..SLOTS {
+        if FD[k].load(Ordering::Acquire) == fd {
+            // SAFETY: only inspected with fstat; a closed number gives EBADF.
+            let b = unsafe { BorrowedFd::borrow_raw(fd) };
+            if identity(b)
+                == Some((
+                    DEV[k].load(Ordering::Relaxed),
+                    INO[k].load(Ordering::Relaxed),
+                ))
+            {
+                return true;
+            }
+            release_slot(k, fd);
+        }
+    }
+    false
 }
 
 /// The reserved descriptors in `first..=last`, ascending.
@@ -67,13 +120,14 @@ pub(crate) fn reserved_in(first: u32, last: u32) -> Vec<u32> {
     if COUNT.load(Ordering::Acquire) == 0 {
         return Vec::new();
     }
-    let mut v: Vec<u32> = RESERVED
+    let mut v: Vec<u32> = FD
         .iter()
         .map(|s| s.load(Ordering::Acquire))
-        .filter(|&fd| fd >= 0 && (first..=last).contains(&(fd as u32)))
+        .filter(|&fd| fd >= 0 && (first..=last).contains(&(fd as u32)) && check(fd))
         .map(|fd| fd as u32)
         .collect();
     v.sort_unstable();
+    v.dedup();
     v
 }
 
@@ -92,5 +146,22 @@ mod tests {
         assert!(!reserved_in(raw as u32 + 1, u32::MAX).contains(&(raw as u32)));
         drop(h);
         assert!(!is_reserved(raw));
+    }
+
+    #[test]
+    fn a_reservation_lapses_when_the_number_is_reused() {
+        let a = rustix::fs::memfd_create("a", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        let raw = a.as_raw_fd();
+        reserve(a.as_fd());
+        assert!(is_reserved(raw));
+        // the host closes it without releasing (a library's own file)
+        drop(a);
+        assert!(!is_reserved(raw), "closed: no longer the reserved file");
+        let b = rustix::fs::memfd_create("b", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        reserve(b.as_fd());
+        drop(b);
+        let c = rustix::fs::memfd_create("c", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        // `c` may get the same number: it is another file, not reserved
+        assert!(!is_reserved(c.as_raw_fd()));
     }
 }

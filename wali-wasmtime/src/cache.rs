@@ -30,17 +30,33 @@ fn get_or_compile(
     Ok(module)
 }
 
-/// Loads a compiled module of the cache. Not `Module::deserialize_file`:
-/// that keeps the file's descriptor open as long as the module lives, in
-/// the descriptor table the guest shares, where the guest's `close_range`
-/// or `dup2` could close it under wasmtime.
+/// Loads a compiled module of the cache. `Module::deserialize_file` maps
+/// the file lazily (only the pages used are read: twice as fast a start
+/// for bash.wasm as copying it in), and keeps the file's descriptor open
+/// as long as the module lives, in the descriptor table the guest shares:
+/// that descriptor is reserved (`wali_core::hostfd`) so that the guest's
+/// `close_range` or `dup2` cannot close it under wasmtime.
 pub(crate) fn deserialize_cached(engine: &Engine, path: &Path) -> Option<Module> {
-    let bytes = std::fs::read(path).ok()?;
+    use std::os::fd::{AsFd, AsRawFd};
+    use std::os::unix::fs::MetadataExt;
+    // The number wasmtime's open will get: the lowest free one, which this
+    // probe takes (and gives back) first.
+    let probe = std::fs::File::open(path).ok()?;
+    let (n, meta) = (probe.as_raw_fd(), probe.metadata().ok()?);
+    drop(probe);
     // SAFETY: `path` is a file of a private cache (`ModuleCache::usable`),
     // written there by `Module::serialize` under a name that binds the
     // module's hash and the engine's compatibility hash (or recorded for
     // the unchanged module file); wasmtime still checks its header.
-    unsafe { Module::deserialize(engine, &bytes) }.ok()
+    let m = unsafe { Module::deserialize_file(engine, path) }.ok()?;
+    // SAFETY: only inspected with fstat; a closed number gives EBADF.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(n) };
+    if let Ok(st) = rustix::fs::fstat(fd.as_fd()) {
+        if st.st_dev == meta.dev() && st.st_ino == meta.ino() {
+            wali_core::hostfd::reserve(fd);
+        }
+    }
+    Some(m)
 }
 
 /// Applies the load-time transforms `opts` selects, then compiles.
