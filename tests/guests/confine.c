@@ -81,6 +81,31 @@ int main(int argc, char **argv) {
     for (size_t i = 0; bp[i] && i < 100; i++) bad.sun_path[i] = bp[i];
     int bs = (int)sys_socket(AF_UNIX, SOCK_STREAM, 0);
     CHECK_EQ(sys_bind(bs, &bad, sizeof bad), -EACCES);
+    /* datagrams name their destination in sendto and sendmsg */
+    struct sockaddr_un dn = {AF_UNIX, {0}};
+    const char *dp = cat(box, "/dsock");
+    for (size_t i = 0; dp[i] && i < 100; i++) dn.sun_path[i] = dp[i];
+    int ds = (int)sys_socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK_EQ(sys_bind(ds, &dn, sizeof dn), 0);
+    int us = (int)sys_socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK_EQ(sys_sendto(us, "x", 1, 0, &dn, sizeof dn), 1);
+    CHECK_EQ(sys_sendto(us, "x", 1, 0, &bad, sizeof bad), -EACCES);
+    struct iovec iv = {"yz", 2};
+    struct msghdr mh = {0};
+    mh.msg_name = &dn;
+    mh.msg_namelen = sizeof dn;
+    mh.msg_iov = &iv;
+    mh.msg_iovlen = 1;
+    CHECK_EQ(sys_sendmsg(us, &mh, 0), 2);
+    char got[4];
+    CHECK_EQ(sys_read(ds, got, sizeof got), 1);
+    CHECK_EQ(sys_read(ds, got, sizeof got), 2);
+    CHECK_EQ(got[1], 'z');
+    mh.msg_name = &bad;
+    mh.msg_namelen = sizeof bad;
+    CHECK_EQ(sys_sendmsg(us, &mh, 0), -EACCES);
+    mh.msg_name = (void *)0xFFFFFFF0u;
+    CHECK_EQ(sys_sendmsg(us, &mh, 0), -EFAULT);
     /* native exec leaves the trees: refused */
     char *a[] = {"echo", NULL};
     CHECK_EQ(sys_execve("/bin/echo", a, a + 1), -EACCES);

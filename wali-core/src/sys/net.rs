@@ -233,15 +233,17 @@ fn with_msghdr(
     if iovlen as u32 > 1024 {
         return Err(Errno::MSGSIZE.into());
     }
-    let name_h = cx.mem.buf_opt(name, namelen as usize)?;
-    if let Some(pol) = cx.proc.policy() {
-        if pol.restrict_net && !out && name != 0 {
-            let bytes = cx.mem.read_bytes(name, (namelen as usize).min(128))?;
-            if !pol.net_allows(&bytes) {
-                return Err(Errno::ACCESS.into());
-            }
-        }
-    }
+    // A destination (sendmsg) passes the same checks as sendto's: the net
+    // policy, and confinement of an AF_UNIX path (then rewritten).
+    let dest = if out {
+        None
+    } else {
+        Some(addr_in(cx, name as i32, namelen as i32, false)?)
+    };
+    let (name_h, namelen) = match &dest {
+        Some(a) => (a.ptr as *mut u8, a.len as u32),
+        None => (cx.mem.buf_opt(name, namelen as usize)?, namelen),
+    };
     let ctl_h = cx.mem.buf_opt(control, controllen as usize)?;
     let r = with_iovecs(&cx.mem, iov, iovlen, |v, n| {
         // SAFETY: zero is a valid msghdr.
