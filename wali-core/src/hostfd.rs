@@ -14,6 +14,10 @@
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
+/// Where the host puts the descriptors it keeps (`F_DUPFD_CLOEXEC` from
+/// here): above the numbers programs open first or `dup2` onto by habit.
+pub const HIGH: i32 = 100;
+
 const SLOTS: usize = 16;
 static FD: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
 static DEV: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];

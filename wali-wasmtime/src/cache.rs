@@ -30,33 +30,28 @@ fn get_or_compile(
     Ok(module)
 }
 
-/// Loads a compiled module of the cache. `Module::deserialize_file` maps
-/// the file lazily (only the pages used are read: twice as fast a start
-/// for bash.wasm as copying it in), and keeps the file's descriptor open
-/// as long as the module lives, in the descriptor table the guest shares:
-/// that descriptor is reserved (`wali_core::hostfd`) so that the guest's
-/// `close_range` or `dup2` cannot close it under wasmtime.
+/// Loads a compiled module of the cache, mapped lazily from its file (only
+/// the pages used are read: twice as fast a start for bash.wasm as copying
+/// it in). Wasmtime keeps that file open as long as the module lives, in
+/// the descriptor table the guest shares, so its descriptor is moved above
+/// the numbers programs use (100 and up, where the environment memfd also
+/// lives) and reserved (`wali_core::hostfd`): the guest's `close_range`,
+/// `close` or `dup2` cannot close it under wasmtime, and a program that
+/// `dup2`s onto a low number it expects to be free (sshd's re-exec onto 3,
+/// 4, 5) finds it free.
 pub(crate) fn deserialize_cached(engine: &Engine, path: &Path) -> Option<Module> {
-    use std::os::fd::{AsFd, AsRawFd};
-    use std::os::unix::fs::MetadataExt;
-    // The number wasmtime's open will get: the lowest free one, which this
-    // probe takes (and gives back) first.
-    let probe = std::fs::File::open(path).ok()?;
-    let (n, meta) = (probe.as_raw_fd(), probe.metadata().ok()?);
-    drop(probe);
+    use std::os::fd::{AsFd, OwnedFd};
+    let fd: OwnedFd = std::fs::File::open(path).ok()?.into();
+    let fd = match rustix::io::fcntl_dupfd_cloexec(&fd, wali_core::hostfd::HIGH) {
+        Ok(high) => high, // the low one closes here
+        Err(_) => fd,
+    };
+    wali_core::hostfd::reserve(fd.as_fd());
     // SAFETY: `path` is a file of a private cache (`ModuleCache::usable`),
     // written there by `Module::serialize` under a name that binds the
     // module's hash and the engine's compatibility hash (or recorded for
     // the unchanged module file); wasmtime still checks its header.
-    let m = unsafe { Module::deserialize_file(engine, path) }.ok()?;
-    // SAFETY: only inspected with fstat; a closed number gives EBADF.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(n) };
-    if let Ok(st) = rustix::fs::fstat(fd.as_fd()) {
-        if st.st_dev == meta.dev() && st.st_ino == meta.ino() {
-            wali_core::hostfd::reserve(fd);
-        }
-    }
-    Some(m)
+    unsafe { Module::deserialize_open_file(engine, std::fs::File::from(fd)) }.ok()
 }
 
 /// Applies the load-time transforms `opts` selects, then compiles.

@@ -148,7 +148,9 @@ pub fn dup(_cx: &mut WaliCtx, oldfd: i32) -> SysResult {
 /// `dup2(oldfd, newfd)`
 pub fn dup2(_cx: &mut WaliCtx, oldfd: i32, newfd: i32) -> SysResult {
     if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
-        return Err(Errno::BUSY.into());
+        // as a number out of the process's range (EBUSY would make musl's
+        // dup2 retry forever)
+        return Err(Errno::BADF.into());
     }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall2(SYS_dup2, sx(oldfd), sx(newfd)) }?)
@@ -157,7 +159,9 @@ pub fn dup2(_cx: &mut WaliCtx, oldfd: i32, newfd: i32) -> SysResult {
 /// `dup3(oldfd, newfd, flags)`
 pub fn dup3(_cx: &mut WaliCtx, oldfd: i32, newfd: i32, flags: i32) -> SysResult {
     if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
-        return Err(Errno::BUSY.into());
+        // as a number out of the process's range (EBUSY would make musl's
+        // dup2 retry forever)
+        return Err(Errno::BADF.into());
     }
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall3(SYS_dup3, sx(oldfd), sx(newfd), zx(flags)) }?)
