@@ -333,3 +333,37 @@ fn an_embedders_timeout_and_fuel_end_a_spinning_guest() {
         o => panic!("{o:?}"),
     }
 }
+
+/// A call through an `int (*)(int)` pointer to `int a(int)`, `void v(int)`
+/// and `int two(int, int)`: 42 + 0 + (5 + 0), as C behaves natively, also
+/// in a module with code that writes its table.
+#[test]
+fn cast_calls_behave_as_native() {
+    for mutating in [false, true] {
+        let extra = if mutating {
+            "(func $mut (table.set 0 (i32.const 2) (ref.func $two)))"
+        } else {
+            ""
+        };
+        let m = format!(
+            r#"(module
+              {EXIT_GROUP}
+              (memory (export "memory") 1 1 shared)
+              (table 3 funcref) (elem (i32.const 0) $a $v $two)
+              (func $a (param i32) (result i32) (i32.add (local.get 0) (i32.const 40)))
+              (func $v (param i32))
+              (func $two (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+              {extra}
+              (func (export "_start")
+                (drop (call $exit_group (i32.add (i32.add
+                  (call_indirect (param i32) (result i32) (i32.const 2) (i32.const 0))
+                  (call_indirect (param i32) (result i32) (i32.const 9) (i32.const 1)))
+                  (call_indirect (param i32) (result i32) (i32.const 5) (i32.const 2)))))))"#
+        );
+        assert_eq!(
+            run_wat(&m, ctx()).unwrap(),
+            Outcome::Exited(47),
+            "table-writing code: {mutating}"
+        );
+    }
+}
