@@ -102,6 +102,16 @@ fn bit_names(s: &mut String, a: u32, bits: &[(u32, &str)], zero: &str) {
     }
 }
 
+/// Writes the name `u` has in `names`, or the number.
+fn named(s: &mut String, u: u32, names: &[(u32, &str)]) {
+    match names.iter().find(|(v, _)| *v == u) {
+        Some((_, n)) => s.push_str(n),
+        None => {
+            let _ = write!(s, "{u}");
+        }
+    }
+}
+
 const OPEN_FLAGS: &[(u32, &str)] = &[
     (0o100, "O_CREAT"),
     (0o200, "O_EXCL"),
@@ -248,6 +258,106 @@ fn decode(s: &mut String, call: &str, param: &str, a: i64) -> bool {
             if u & !3 != 0 {
                 s.push('|');
                 bit_names(s, u & !3, OPEN_FLAGS, "0");
+            }
+        }
+        ("access" | "faccessat" | "faccessat2", "mode") => {
+            bit_names(s, u, &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")], "F_OK")
+        }
+        ("rt_sigprocmask", "how") => named(
+            s,
+            u,
+            &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")],
+        ),
+        ("socket" | "socketpair", "domain") => named(
+            s,
+            u,
+            &[
+                (0, "AF_UNSPEC"),
+                (1, "AF_UNIX"),
+                (2, "AF_INET"),
+                (10, "AF_INET6"),
+                (16, "AF_NETLINK"),
+                (17, "AF_PACKET"),
+            ],
+        ),
+        ("socket" | "socketpair", "type_" | "type") => {
+            named(
+                s,
+                u & 0xf,
+                &[
+                    (1, "SOCK_STREAM"),
+                    (2, "SOCK_DGRAM"),
+                    (3, "SOCK_RAW"),
+                    (5, "SOCK_SEQPACKET"),
+                ],
+            );
+            if u & !0xf != 0 {
+                s.push('|');
+                bit_names(
+                    s,
+                    u & !0xf,
+                    &[(0o4000, "SOCK_NONBLOCK"), (0o2000000, "SOCK_CLOEXEC")],
+                    "0",
+                );
+            }
+        }
+        (_, "clockid") => named(
+            s,
+            u,
+            &[
+                (0, "CLOCK_REALTIME"),
+                (1, "CLOCK_MONOTONIC"),
+                (2, "CLOCK_PROCESS_CPUTIME_ID"),
+                (3, "CLOCK_THREAD_CPUTIME_ID"),
+                (4, "CLOCK_MONOTONIC_RAW"),
+                (5, "CLOCK_REALTIME_COARSE"),
+                (6, "CLOCK_MONOTONIC_COARSE"),
+                (7, "CLOCK_BOOTTIME"),
+            ],
+        ),
+        ("lseek", "whence") => named(
+            s,
+            u,
+            &[
+                (0, "SEEK_SET"),
+                (1, "SEEK_CUR"),
+                (2, "SEEK_END"),
+                (3, "SEEK_DATA"),
+                (4, "SEEK_HOLE"),
+            ],
+        ),
+        ("shutdown", "how") => named(s, u, &[(0, "SHUT_RD"), (1, "SHUT_WR"), (2, "SHUT_RDWR")]),
+        ("epoll_ctl", "op") => named(
+            s,
+            u,
+            &[
+                (1, "EPOLL_CTL_ADD"),
+                (2, "EPOLL_CTL_DEL"),
+                (3, "EPOLL_CTL_MOD"),
+            ],
+        ),
+        ("futex", "futex_op") => {
+            named(
+                s,
+                u & 127,
+                &[
+                    (0, "FUTEX_WAIT"),
+                    (1, "FUTEX_WAKE"),
+                    (3, "FUTEX_REQUEUE"),
+                    (4, "FUTEX_CMP_REQUEUE"),
+                    (5, "FUTEX_WAKE_OP"),
+                    (9, "FUTEX_WAIT_BITSET"),
+                    (10, "FUTEX_WAKE_BITSET"),
+                ],
+            );
+            if u & !127 != 0 {
+                s.push('|');
+                bit_names(
+                    s,
+                    u & !127,
+                    &[(128, "FUTEX_PRIVATE_FLAG"), (256, "FUTEX_CLOCK_REALTIME")],
+                    "0",
+                );
             }
         }
         (_, "mode") => {
@@ -476,6 +586,26 @@ mod tests {
             ("unlinkat", "flags", 0x200, "AT_REMOVEDIR"),
             ("kill", "sig", 15, "SIGTERM"),
             ("openat", "mode", 0o644, "0644"),
+            ("access", "mode", 6, "R_OK|W_OK"),
+            ("faccessat", "mode", 0, "F_OK"),
+            ("rt_sigprocmask", "how", 2, "SIG_SETMASK"),
+            ("socket", "domain", 10, "AF_INET6"),
+            (
+                "socket",
+                "type_",
+                0o2004001,
+                "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC",
+            ),
+            ("clock_gettime", "clockid", 1, "CLOCK_MONOTONIC"),
+            ("clock_gettime", "clockid", 99, "99"),
+            ("lseek", "whence", 2, "SEEK_END"),
+            (
+                "futex",
+                "futex_op",
+                128 | 9,
+                "FUTEX_WAIT_BITSET|FUTEX_PRIVATE_FLAG",
+            ),
+            ("epoll_ctl", "op", 1, "EPOLL_CTL_ADD"),
         ] {
             let mut s = String::new();
             assert!(decode(&mut s, call, param, value), "{call} {param}");
