@@ -335,8 +335,9 @@ fn an_embedders_timeout_and_fuel_end_a_spinning_guest() {
 }
 
 /// A call through an `int (*)(int)` pointer to `int a(int)`, `void v(int)`
-/// and `int two(int, int)`: 42 + 0 + (5 + 0), as C behaves natively, also
-/// in a module with code that writes its table.
+/// and `int two(int, int)`: 42 + 0 + (5 + 0), as C behaves natively, with
+/// the exact-type fast path and (in a module with code that writes its
+/// table) without it.
 #[test]
 fn cast_calls_behave_as_native() {
     for mutating in [false, true] {
@@ -365,5 +366,13 @@ fn cast_calls_behave_as_native() {
             Outcome::Exited(47),
             "table-writing code: {mutating}"
         );
+        // exact-type calls take the fast path unless the table can change
+        let out = wali_core::transform::transform(
+            &wat::parse_str(&m).unwrap(),
+            &wali_core::transform::Options::default(),
+        )
+        .unwrap();
+        let fast = out.applied.iter().any(|a| a.contains("fast path"));
+        assert_eq!(fast, !mutating, "{:?}", out.applied);
     }
 }

@@ -12,6 +12,15 @@
 //! an unexpected result dropped. Call sites of other types, and modules
 //! whose tables hold no such pair, are left alone. The table itself is not
 //! changed, so the host still calls guest functions by table index.
+//!
+//! Most calls through a pointer of type T reach a function of exactly type
+//! T. Where table 0 cannot change at run time (defined by the module, no
+//! instruction writes a table), each rewritten call site first looks its
+//! slot up in a table of its own type's functions (`table.get`, null
+//! elsewhere): a hit is the original `call_indirect`, only a miss calls
+//! the dispatcher. (Tables of adapters instead, one per type, were measured
+//! and not kept: C's casts make nearly every function adaptable to every
+//! type, thousands of adapters for bash.)
 
 use super::module::{ModuleInfo, Plan, Sig};
 use super::{Error, Outcome};
@@ -96,13 +105,19 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
         }
     }
     let mut total = 0;
+    let table_size = info.table0_min.max(info.table0.len() as u64);
+    let fast = !info.table0_imported && !info.mutates_tables && table_size <= 1 << 16;
     let mut by_canon: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut fast_by_canon: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
     for t in site_types {
         let Some(ct) = canon.get(t as usize).copied().flatten() else {
             continue;
         };
         if let Some(d) = by_canon.get(&ct) {
             plan.indirect_map.insert(t, *d);
+            if let Some(fp) = fast_by_canon.get(&ct) {
+                plan.fast_paths.insert(t, *fp);
+            }
             continue;
         }
         let tsig = info.types[ct as usize].clone().unwrap();
@@ -177,11 +192,24 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
         plan.new_names.push(format!("__wali_cast_dispatch_{ct}"));
         by_canon.insert(ct, d);
         plan.indirect_map.insert(t, d);
+        if fast {
+            let slots = info
+                .table0
+                .iter()
+                .zip(&slot_types)
+                .map(|(f, st)| if *st == Some(ct) { *f } else { None })
+                .collect();
+            let k = plan.next_table(info);
+            plan.new_tables.push((table_size, slots));
+            fast_by_canon.insert(ct, (k, ct));
+            plan.fast_paths.insert(t, (k, ct));
+        }
         total += 1;
     }
     if total > 0 {
         out.applied.push(format!(
-            "function-pointer casts: {total} call_indirect type(s) dispatch to table functions of adaptable types"
+            "function-pointer casts: {total} call_indirect type(s) dispatch to table functions of adaptable types{}",
+            if fast { " (exact-type calls take a fast path)" } else { "" }
         ));
     }
     Ok(())

@@ -32,6 +32,14 @@ pub struct ModuleInfo<'a> {
     /// Initial contents of table 0 (slot -> function), from active element segments.
     pub table0: Vec<Option<u32>>,
     pub has_table0: bool,
+    /// Tables, imported and defined.
+    pub num_tables: u32,
+    /// Table 0's initial size.
+    pub table0_min: u64,
+    /// Table 0 is imported (others may change it).
+    pub table0_imported: bool,
+    /// Some code changes a table (table.set, grow, fill, copy, init).
+    pub mutates_tables: bool,
     pub bodies: Vec<FunctionBody<'a>>,
     /// The module's own memory 0, if it defines one (and imports none).
     pub defined_memory: Option<wasmparser::MemoryType>,
@@ -82,7 +90,10 @@ impl<'a> ModuleInfo<'a> {
                             TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
                             TypeRef::Tag(_) => m.num_tags += 1,
                             TypeRef::Table(t) => {
+                                m.num_tables += 1;
                                 if !m.has_table0 {
+                                    m.table0_min = t.initial;
+                                    m.table0_imported = true;
                                     m.table0_not_func = !t.element_type.is_func_ref();
                                 }
                                 m.has_table0 = true;
@@ -104,7 +115,9 @@ impl<'a> ModuleInfo<'a> {
                 Payload::TableSection(r) if r.count() > 0 => {
                     for t in r {
                         let t = t?.ty;
+                        m.num_tables += 1;
                         if !m.has_table0 {
+                            m.table0_min = t.initial;
                             m.table0_not_func = !t.element_type.is_func_ref();
                         }
                         m.has_table0 = true;
@@ -186,7 +199,25 @@ impl<'a> ModuleInfo<'a> {
                         }
                     }
                 }
-                Payload::CodeSectionEntry(body) => m.bodies.push(body),
+                Payload::CodeSectionEntry(body) => {
+                    if !m.mutates_tables {
+                        let mut r = body.get_operators_reader()?;
+                        while !r.eof() {
+                            if matches!(
+                                r.read()?,
+                                Operator::TableSet { .. }
+                                    | Operator::TableGrow { .. }
+                                    | Operator::TableFill { .. }
+                                    | Operator::TableCopy { .. }
+                                    | Operator::TableInit { .. }
+                            ) {
+                                m.mutates_tables = true;
+                                break;
+                            }
+                        }
+                    }
+                    m.bodies.push(body)
+                }
                 Payload::CustomSection(c) => {
                     if let wasmparser::KnownCustom::Name(names) = c.as_known() {
                         for n in names {
@@ -310,6 +341,13 @@ pub struct Plan {
     pub call_map: HashMap<u32, u32>,
     /// `call_indirect (type T) (table 0)` becomes `call F`.
     pub indirect_map: HashMap<u32, u32>,
+    /// In the bodies `remap_body` writes, `call_indirect (type T) (table
+    /// 0)` of a type of `indirect_map` first looks its slot up in table
+    /// `.0`, which holds the functions of exactly type T (canonical `.1`):
+    /// a hit is the plain call_indirect, a miss goes to the dispatcher.
+    pub fast_paths: HashMap<u32, (u32, u32)>,
+    /// New funcref tables (after the module's own): size and slots.
+    pub new_tables: Vec<(u64, Vec<Option<u32>>)>,
     pub new_types: Vec<Sig>,
     pub new_funcs: Vec<(u32, wasm_encoder::Function)>,
     /// New i32 globals, mutable, with these initial values.
@@ -451,6 +489,49 @@ impl Plan {
         }
     }
 
+    /// The index the next new table will have.
+    pub fn next_table(&self, info: &ModuleInfo) -> u32 {
+        info.num_tables + self.new_tables.len() as u32
+    }
+
+    fn add_tables(&self, s: &mut wasm_encoder::TableSection) {
+        for (size, _) in &self.new_tables {
+            s.table(wasm_encoder::TableType {
+                element_type: wasm_encoder::RefType::FUNCREF,
+                table64: false,
+                minimum: *size,
+                maximum: Some(*size),
+                shared: false,
+            });
+        }
+    }
+
+    /// Active segments filling the new tables (one per run of non-empty
+    /// slots; the others stay null).
+    fn add_elements(&self, info: &ModuleInfo, s: &mut wasm_encoder::ElementSection) {
+        for (k, (_, slots)) in self.new_tables.iter().enumerate() {
+            let table = info.num_tables + k as u32;
+            let mut i = 0;
+            while i < slots.len() {
+                if slots[i].is_none() {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let mut run = Vec::new();
+                while let Some(Some(f)) = slots.get(i) {
+                    run.push(*f);
+                    i += 1;
+                }
+                s.active(
+                    Some(table),
+                    &wasm_encoder::ConstExpr::i32_const(start as i32),
+                    wasm_encoder::Elements::Functions(run.into()),
+                );
+            }
+        }
+    }
+
     fn add_memories(&self, s: &mut wasm_encoder::MemorySection) {
         for _ in &self.new_memories {
             s.memory(wasm_encoder::MemoryType {
@@ -572,17 +653,25 @@ fn loop_lengths(body: &FunctionBody) -> Result<(u32, Vec<u32>), Error> {
 fn remap_body(
     plan: &Plan,
     func: u32,
+    params: u32,
     body: &FunctionBody,
 ) -> Result<wasm_encoder::Function, Error> {
     let mut locals = Vec::new();
+    let mut next_local = params;
     for l in body.get_locals_reader()? {
         let (n, t) = l?;
+        next_local = next_local.saturating_add(n);
         locals.push((
             n,
             RoundtripReencoder
                 .val_type(t)
                 .map_err(|e| Error(e.to_string()))?,
         ));
+    }
+    // A scratch local for the slot of a fast-path call_indirect.
+    let scratch = next_local;
+    if !plan.fast_paths.is_empty() {
+        locals.push((1, wasm_encoder::ValType::I32));
     }
     let mut f = wasm_encoder::Function::new(locals);
     // Fuel: the entry charges the function's length, each loop header its
@@ -604,6 +693,34 @@ fn remap_body(
             f.instruction(&i);
             plan.emit_poll(&mut f, loop_costs.pop().unwrap_or(1));
             continue;
+        }
+        if let Operator::CallIndirect {
+            type_index,
+            table_index: 0,
+        } = op
+        {
+            if let (Some((table, ct)), Some(d)) = (
+                plan.fast_paths.get(&type_index),
+                plan.indirect_map.get(&type_index),
+            ) {
+                // slot -> scratch; the exact-type table's entry null? the
+                // dispatcher : the plain call (the arguments pass through
+                // the `if` as its parameters)
+                f.instruction(&Instruction::LocalTee(scratch));
+                f.instruction(&Instruction::TableGet(*table));
+                f.instruction(&Instruction::RefIsNull);
+                f.instruction(&Instruction::If(wasm_encoder::BlockType::FunctionType(*ct)));
+                f.instruction(&Instruction::LocalGet(scratch));
+                f.instruction(&Instruction::Call(*d));
+                f.instruction(&Instruction::Else);
+                f.instruction(&Instruction::LocalGet(scratch));
+                f.instruction(&Instruction::CallIndirect {
+                    type_index,
+                    table_index: 0,
+                });
+                f.instruction(&Instruction::End);
+                continue;
+            }
         }
         match plan.map_op(func, &op) {
             Some(i) => {
@@ -628,6 +745,8 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     let mut tags_done = plan.new_tags.is_empty();
     let mut globals_done = plan.new_globals.is_empty() && plan.new_i64_globals.is_empty();
     let mut memories_done = plan.new_memories.is_empty();
+    let mut tables_done = plan.new_tables.is_empty();
+    let mut elems_done = plan.new_tables.is_empty();
     let mut code: Option<wasm_encoder::CodeSection> = None;
     let mut body_index = 0u32;
     let mut seen_funcs_section = false;
@@ -635,6 +754,23 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     const TAG_BEFORE: &[u8] = &[6, 7, 8, 9, 12, 10, 11];
     const GLOBAL_BEFORE: &[u8] = &[7, 8, 9, 12, 10, 11];
     const MEMORY_BEFORE: &[u8] = &[13, 6, 7, 8, 9, 12, 10, 11];
+    const TABLE_BEFORE: &[u8] = &[5, 13, 6, 7, 8, 9, 12, 10, 11];
+    const ELEMENT_BEFORE: &[u8] = &[12, 10, 11];
+    let place_tables =
+        |out: &mut wasm_encoder::Module, id: u8, tables_done: &mut bool, elems_done: &mut bool| {
+            if !*tables_done && TABLE_BEFORE.contains(&id) {
+                let mut s = wasm_encoder::TableSection::new();
+                plan.add_tables(&mut s);
+                out.section(&s);
+                *tables_done = true;
+            }
+            if !*elems_done && ELEMENT_BEFORE.contains(&id) {
+                let mut s = wasm_encoder::ElementSection::new();
+                plan.add_elements(info, &mut s);
+                out.section(&s);
+                *elems_done = true;
+            }
+        };
     let place_new = |out: &mut wasm_encoder::Module,
                      id: u8,
                      tags_done: &mut bool,
@@ -675,6 +811,7 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
         }
         if let Some((id, _)) = payload.as_section() {
             if id != 0 {
+                place_tables(&mut out, id, &mut tables_done, &mut elems_done);
                 place_new(
                     &mut out,
                     id,
@@ -719,6 +856,24 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                         s.import(super::memimport::MODULE, super::memimport::NAME, ty);
                     }
                 }
+                out.section(&s);
+            }
+            TableSection(r) => {
+                let mut s = wasm_encoder::TableSection::new();
+                RoundtripReencoder
+                    .parse_table_section(&mut s, r)
+                    .map_err(e)?;
+                plan.add_tables(&mut s);
+                tables_done = true;
+                out.section(&s);
+            }
+            ElementSection(r) => {
+                let mut s = wasm_encoder::ElementSection::new();
+                RoundtripReencoder
+                    .parse_element_section(&mut s, r)
+                    .map_err(e)?;
+                plan.add_elements(info, &mut s);
+                elems_done = true;
                 out.section(&s);
             }
             MemorySection(r) => {
@@ -792,7 +947,13 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 if let Some(f) = plan.bodies.get(&func) {
                     c.function(f);
                 } else if plan.touches(func, &body)? {
-                    c.function(&remap_body(plan, func, &body)?);
+                    let params = info
+                        .func_types
+                        .get(func as usize)
+                        .and_then(|t| info.types.get(*t as usize))
+                        .and_then(|t| t.as_ref())
+                        .map_or(0, |t| t.params.len() as u32);
+                    c.function(&remap_body(plan, func, params, &body)?);
                 } else {
                     c.raw(&wasm[body.range()]);
                 }
@@ -817,6 +978,9 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
         }
     }
     finish_code(&mut out, &mut code);
+    if !tables_done || !elems_done {
+        return Err(Error("new tables not placed".into()));
+    }
     if !plan.new_funcs.is_empty() && !seen_funcs_section {
         return Err(Error("module without a function section".into()));
     }
