@@ -37,17 +37,29 @@ pub fn reserve(fd: BorrowedFd<'_>) {
         return;
     };
     let raw = fd.as_raw_fd();
-    for k in 0..SLOTS {
-        // claim the slot with a placeholder, then fill it in
-        if FD[k]
-            .compare_exchange(-1, -2, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            DEV[k].store(dev, Ordering::Relaxed);
-            INO[k].store(ino, Ordering::Relaxed);
-            FD[k].store(raw, Ordering::Release);
-            COUNT.fetch_add(1, Ordering::Release);
-            return;
+    for round in 0..2 {
+        for k in 0..SLOTS {
+            // claim the slot with a placeholder, then fill it in
+            if FD[k]
+                .compare_exchange(-1, -2, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                DEV[k].store(dev, Ordering::Relaxed);
+                INO[k].store(ino, Ordering::Relaxed);
+                FD[k].store(raw, Ordering::Release);
+                COUNT.fetch_add(1, Ordering::Release);
+                return;
+            }
+        }
+        if round == 0 {
+            // all taken: free the ones that lapsed (closed, or reused for
+            // another file), then try once more
+            for slot in &FD {
+                let fd = slot.load(Ordering::Acquire);
+                if fd >= 0 {
+                    check(fd);
+                }
+            }
         }
     }
 }
@@ -150,6 +162,19 @@ mod tests {
         assert!(!reserved_in(raw as u32 + 1, u32::MAX).contains(&(raw as u32)));
         drop(h);
         assert!(!is_reserved(raw));
+    }
+
+    #[test]
+    fn lapsed_reservations_make_room() {
+        // more reservations than slots, each closed before the next (as
+        // modules loaded one after another by wasm execs): all get a slot
+        for _ in 0..3 * SLOTS {
+            let f = rustix::fs::memfd_create("r", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+            let raw = f.as_raw_fd();
+            reserve(f.as_fd());
+            assert!(is_reserved(raw));
+            drop(f);
+        }
     }
 
     #[test]
