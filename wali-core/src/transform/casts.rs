@@ -90,33 +90,42 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
         })
         .collect();
     let in_table: BTreeSet<u32> = slot_types.iter().flatten().copied().collect();
-    // The types call_indirect uses on table 0.
+    // The types call_indirect uses on table 0, and whether any code
+    // changes a table (then the exact-type tables could go stale).
     let mut site_types: BTreeSet<u32> = BTreeSet::new();
+    let mut mutates_tables = false;
     for body in &info.bodies {
         let mut r = body.get_operators_reader()?;
         while !r.eof() {
-            if let Operator::CallIndirect {
-                type_index,
-                table_index: 0,
-            } = r.read()?
-            {
-                site_types.insert(type_index);
+            match r.read()? {
+                Operator::CallIndirect {
+                    type_index,
+                    table_index: 0,
+                } => {
+                    site_types.insert(type_index);
+                }
+                Operator::TableSet { .. }
+                | Operator::TableGrow { .. }
+                | Operator::TableFill { .. }
+                | Operator::TableCopy { .. }
+                | Operator::TableInit { .. } => mutates_tables = true,
+                _ => {}
             }
         }
     }
     let mut total = 0;
     let table_size = info.table0_min.max(info.table0.len() as u64);
-    let fast = !info.table0_imported && !info.mutates_tables && table_size <= 1 << 16;
-    let mut by_canon: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut fast_by_canon: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+    let fast = !info.table0_imported && !mutates_tables && table_size <= 1 << 16;
+    // per canonical type: its dispatcher, and its exact-type table
+    let mut by_canon: BTreeMap<u32, (u32, Option<u32>)> = BTreeMap::new();
     for t in site_types {
         let Some(ct) = canon.get(t as usize).copied().flatten() else {
             continue;
         };
-        if let Some(d) = by_canon.get(&ct) {
-            plan.indirect_map.insert(t, *d);
-            if let Some(fp) = fast_by_canon.get(&ct) {
-                plan.fast_paths.insert(t, *fp);
+        if let Some(&(d, table)) = by_canon.get(&ct) {
+            plan.indirect_map.insert(t, d);
+            if let Some(k) = table {
+                plan.fast_paths.insert(t, k);
             }
             continue;
         }
@@ -190,9 +199,8 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
         let d = plan.next_func(info);
         plan.new_funcs.push((dty, f));
         plan.new_names.push(format!("__wali_cast_dispatch_{ct}"));
-        by_canon.insert(ct, d);
         plan.indirect_map.insert(t, d);
-        if fast {
+        let table = fast.then(|| {
             let slots = info
                 .table0
                 .iter()
@@ -201,9 +209,10 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
                 .collect();
             let k = plan.next_table(info);
             plan.new_tables.push((table_size, slots));
-            fast_by_canon.insert(ct, (k, ct));
-            plan.fast_paths.insert(t, (k, ct));
-        }
+            plan.fast_paths.insert(t, k);
+            k
+        });
+        by_canon.insert(ct, (d, table));
         total += 1;
     }
     if total > 0 {

@@ -38,8 +38,6 @@ pub struct ModuleInfo<'a> {
     pub table0_min: u64,
     /// Table 0 is imported (others may change it).
     pub table0_imported: bool,
-    /// Some code changes a table (table.set, grow, fill, copy, init).
-    pub mutates_tables: bool,
     pub bodies: Vec<FunctionBody<'a>>,
     /// The module's own memory 0, if it defines one (and imports none).
     pub defined_memory: Option<wasmparser::MemoryType>,
@@ -199,25 +197,7 @@ impl<'a> ModuleInfo<'a> {
                         }
                     }
                 }
-                Payload::CodeSectionEntry(body) => {
-                    if !m.mutates_tables {
-                        let mut r = body.get_operators_reader()?;
-                        while !r.eof() {
-                            if matches!(
-                                r.read()?,
-                                Operator::TableSet { .. }
-                                    | Operator::TableGrow { .. }
-                                    | Operator::TableFill { .. }
-                                    | Operator::TableCopy { .. }
-                                    | Operator::TableInit { .. }
-                            ) {
-                                m.mutates_tables = true;
-                                break;
-                            }
-                        }
-                    }
-                    m.bodies.push(body)
-                }
+                Payload::CodeSectionEntry(body) => m.bodies.push(body),
                 Payload::CustomSection(c) => {
                     if let wasmparser::KnownCustom::Name(names) = c.as_known() {
                         for n in names {
@@ -342,10 +322,10 @@ pub struct Plan {
     /// `call_indirect (type T) (table 0)` becomes `call F`.
     pub indirect_map: HashMap<u32, u32>,
     /// In the bodies `remap_body` writes, `call_indirect (type T) (table
-    /// 0)` of a type of `indirect_map` first looks its slot up in table
-    /// `.0`, which holds the functions of exactly type T (canonical `.1`):
-    /// a hit is the plain call_indirect, a miss goes to the dispatcher.
-    pub fast_paths: HashMap<u32, (u32, u32)>,
+    /// 0)` of a type of `indirect_map` first looks its slot up in the table
+    /// given here, which holds the functions of exactly type T: a hit is
+    /// the plain call_indirect, a miss goes to the dispatcher.
+    pub fast_paths: HashMap<u32, u32>,
     /// New funcref tables (after the module's own): size and slots.
     pub new_tables: Vec<(u64, Vec<Option<u32>>)>,
     pub new_types: Vec<Sig>,
@@ -699,7 +679,7 @@ fn remap_body(
             table_index: 0,
         } = op
         {
-            if let (Some((table, ct)), Some(d)) = (
+            if let (Some(table), Some(d)) = (
                 plan.fast_paths.get(&type_index),
                 plan.indirect_map.get(&type_index),
             ) {
@@ -709,7 +689,9 @@ fn remap_body(
                 f.instruction(&Instruction::LocalTee(scratch));
                 f.instruction(&Instruction::TableGet(*table));
                 f.instruction(&Instruction::RefIsNull);
-                f.instruction(&Instruction::If(wasm_encoder::BlockType::FunctionType(*ct)));
+                f.instruction(&Instruction::If(wasm_encoder::BlockType::FunctionType(
+                    type_index,
+                )));
                 f.instruction(&Instruction::LocalGet(scratch));
                 f.instruction(&Instruction::Call(*d));
                 f.instruction(&Instruction::Else);
