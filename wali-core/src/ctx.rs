@@ -453,7 +453,7 @@ fn make_env_memfd(env: &[(OsString, OsString)]) -> std::io::Result<EnvSource> {
     rustix::io::write(&fd, &text)?;
     // Keep it above the descriptors a program uses first, so the guest's
     // own numbering starts where a native program's would.
-    let fd = rustix::io::fcntl_dupfd_cloexec(&fd, crate::hostfd::HIGH).unwrap_or(fd);
+    let fd = crate::hostfd::lift(fd);
     let path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL");
     Ok(EnvSource::Memfd(crate::hostfd::HostFd::new(fd), path))
 }

@@ -80,6 +80,13 @@ pub fn release(fd: i32) {
     }
 }
 
+/// `fd` moved to `HIGH` or above (close-on-exec), where programs do not
+/// expect their own descriptors; `fd` itself where that fails (a low
+/// `RLIMIT_NOFILE`).
+pub fn lift(fd: OwnedFd) -> OwnedFd {
+    rustix::io::fcntl_dupfd_cloexec(&fd, HIGH).unwrap_or(fd)
+}
+
 /// A descriptor the host owns, out of the guest's reach while it lives.
 #[derive(Debug)]
 pub struct HostFd(OwnedFd);

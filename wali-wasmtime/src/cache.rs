@@ -40,12 +40,8 @@ fn get_or_compile(
 /// `dup2`s onto a low number it expects to be free (sshd's re-exec onto 3,
 /// 4, 5) finds it free.
 pub(crate) fn deserialize_cached(engine: &Engine, path: &Path) -> Option<Module> {
-    use std::os::fd::{AsFd, OwnedFd};
-    let fd: OwnedFd = std::fs::File::open(path).ok()?.into();
-    let fd = match rustix::io::fcntl_dupfd_cloexec(&fd, wali_core::hostfd::HIGH) {
-        Ok(high) => high, // the low one closes here
-        Err(_) => fd,
-    };
+    use std::os::fd::AsFd;
+    let fd = wali_core::hostfd::lift(std::fs::File::open(path).ok()?.into());
     wali_core::hostfd::reserve(fd.as_fd());
     // SAFETY: `path` is a file of a private cache (`ModuleCache::usable`),
     // written there by `Module::serialize` under a name that binds the

@@ -145,24 +145,25 @@ pub fn dup(_cx: &mut WaliCtx, oldfd: i32) -> SysResult {
     Ok(unsafe { syscall1(SYS_dup, sx(oldfd)) }?)
 }
 
+/// dup2/dup3 onto a descriptor the host keeps: EBADF, as for a number out
+/// of the process's range (EBUSY would make musl's dup2 retry forever).
+fn not_onto_host_fd(oldfd: i32, newfd: i32) -> Result<(), Errno> {
+    if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
+        return Err(Errno::BADF);
+    }
+    Ok(())
+}
+
 /// `dup2(oldfd, newfd)`
 pub fn dup2(_cx: &mut WaliCtx, oldfd: i32, newfd: i32) -> SysResult {
-    if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
-        // as a number out of the process's range (EBUSY would make musl's
-        // dup2 retry forever)
-        return Err(Errno::BADF.into());
-    }
+    not_onto_host_fd(oldfd, newfd)?;
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall2(SYS_dup2, sx(oldfd), sx(newfd)) }?)
 }
 
 /// `dup3(oldfd, newfd, flags)`
 pub fn dup3(_cx: &mut WaliCtx, oldfd: i32, newfd: i32, flags: i32) -> SysResult {
-    if crate::hostfd::is_reserved(newfd) && oldfd != newfd {
-        // as a number out of the process's range (EBUSY would make musl's
-        // dup2 retry forever)
-        return Err(Errno::BADF.into());
-    }
+    not_onto_host_fd(oldfd, newfd)?;
     // SAFETY: no pointer argument.
     Ok(unsafe { syscall3(SYS_dup3, sx(oldfd), sx(newfd), zx(flags)) }?)
 }
