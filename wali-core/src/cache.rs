@@ -48,64 +48,6 @@ impl ModuleCache {
             .join(compiled_name(wasm, config_hash(engine, opts)))
     }
 
-    /// Loads the module file at `path` through the cache. A file loaded
-    /// before and not changed since (same device, inode, size,
-    /// modification and change time: any write changes the change time,
-    /// which a user cannot set back) is found by its stamp, without
-    /// reading or hashing it: `deserialize` gets the compiled file. Else
-    /// `load_bytes` gets the file's bytes (it compiles, or finds the
-    /// module by its hash, and stores it), and the stamp is recorded.
-    pub fn load_file<M, E>(
-        &self,
-        engine: impl Hash,
-        opts: &Options,
-        path: &Path,
-        deserialize: impl FnOnce(&Path) -> Option<M>,
-        load_bytes: impl FnOnce(&[u8]) -> Result<M, E>,
-        read_error: impl Fn(std::io::Error) -> E,
-    ) -> Result<M, E> {
-        use std::io::Read;
-        use std::os::unix::fs::MetadataExt;
-        let config = config_hash(engine, opts);
-        let mut f = std::fs::File::open(path).map_err(&read_error)?;
-        // The stamp is taken on the open file, before it is read: a later
-        // change gives a new stamp, never this one for other bytes.
-        let stamp = f.metadata().ok().filter(|m| m.is_file()).map(|m| {
-            format!(
-                "{} {} {} {}.{} {}.{}",
-                m.dev(),
-                m.ino(),
-                m.size(),
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ctime(),
-                m.ctime_nsec()
-            )
-        });
-        let index = stamp.as_ref().map(|st| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (config, st).hash(&mut h);
-            self.dir.join("files").join(format!("{:016x}", h.finish()))
-        });
-        if let (Some(st), Some(ix)) = (&stamp, &index) {
-            if let Some(compiled) = self.recorded(ix, st) {
-                if let Some(m) = deserialize(&compiled) {
-                    return Ok(m);
-                }
-            }
-        }
-        let mut wasm = Vec::new();
-        f.read_to_end(&mut wasm).map_err(&read_error)?;
-        let m = load_bytes(&wasm)?;
-        if let (Some(st), Some(ix)) = (&stamp, &index) {
-            let name = compiled_name(&wasm, config);
-            if self.dir.join(&name).is_file() {
-                let _ = self.store(ix, format!("{st}\n{name}").as_bytes());
-            }
-        }
-        Ok(m)
-    }
-
     /// The compiled file an index entry names, if the entry's stamp is
     /// `stamp` and the file is usable.
     fn recorded(&self, index: &Path, stamp: &str) -> Option<PathBuf> {
@@ -185,4 +127,65 @@ fn compiled_name(wasm: &[u8], config: u64) -> String {
     let digest = Sha256::digest(wasm);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{hex}-{config:016x}.cwasm")
+}
+
+/// Loads the module file at `path`, through `cache` when there is one. A
+/// file loaded before and not changed since (same device, inode, size,
+/// modification and change time: any write changes the change time, which
+/// a user cannot set back) is found by its stamp, without reading or
+/// hashing it: `deserialize` gets the compiled file. Else `load_bytes`
+/// gets the file's bytes (it compiles, or finds the module by its hash,
+/// and stores it), and the stamp is recorded.
+pub fn load_file<M, E>(
+    cache: Option<&ModuleCache>,
+    engine: impl Hash,
+    opts: &Options,
+    path: &Path,
+    deserialize: impl FnOnce(&Path) -> Option<M>,
+    load_bytes: impl FnOnce(&[u8]) -> Result<M, E>,
+    read_error: impl Fn(std::io::Error) -> E,
+) -> Result<M, E> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let Some(cache) = cache else {
+        return load_bytes(&std::fs::read(path).map_err(read_error)?);
+    };
+    let config = config_hash(engine, opts);
+    let mut f = std::fs::File::open(path).map_err(&read_error)?;
+    // The stamp is taken on the open file, before it is read: a later
+    // change gives a new stamp, never this one for other bytes.
+    let stamp = f.metadata().ok().filter(|m| m.is_file()).map(|m| {
+        format!(
+            "{} {} {} {}.{} {}.{}",
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec()
+        )
+    });
+    let index = stamp.as_ref().map(|st| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (config, st).hash(&mut h);
+        cache.dir.join("files").join(format!("{:016x}", h.finish()))
+    });
+    if let (Some(st), Some(ix)) = (&stamp, &index) {
+        if let Some(compiled) = cache.recorded(ix, st) {
+            if let Some(m) = deserialize(&compiled) {
+                return Ok(m);
+            }
+        }
+    }
+    let mut wasm = Vec::new();
+    f.read_to_end(&mut wasm).map_err(&read_error)?;
+    let m = load_bytes(&wasm)?;
+    if let (Some(st), Some(ix)) = (&stamp, &index) {
+        let name = compiled_name(&wasm, config);
+        if cache.dir.join(&name).is_file() {
+            let _ = cache.store(ix, format!("{st}\n{name}").as_bytes());
+        }
+    }
+    Ok(m)
 }

@@ -651,11 +651,8 @@ impl Runner {
 
     /// Transforms and compiles a module file.
     pub fn load(&self, path: &std::path::Path) -> Result<Module, String> {
-        let read_error = |e| format!("cannot read: {e}");
-        let Some(cache) = &self.cache else {
-            return self.load_bytes(&std::fs::read(path).map_err(read_error)?);
-        };
-        cache.load_file(
+        wali_core::cache::load_file(
+            self.cache.as_ref(),
             self.cache_id(),
             &self.transforms,
             path,
@@ -664,7 +661,7 @@ impl Runner {
             // module file and this engine; wasmer checks its header.
             |compiled| unsafe { Module::deserialize_from_file(&self.engine, compiled) }.ok(),
             |wasm| self.load_bytes(wasm),
-            read_error,
+            |e| format!("cannot read: {e}"),
         )
     }
 

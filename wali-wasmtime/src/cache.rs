@@ -70,19 +70,15 @@ pub fn compile(
 /// Loads the module at `path` with every transform, compiled through
 /// `cache` when given.
 pub fn load_module(engine: &Engine, path: &Path, cache: Option<&ModuleCache>) -> Result<Module> {
-    let read_error = |e| wasmtime::Error::msg(format!("cannot read {}: {e}", path.display()));
     let opts = Options::default();
-    let Some(c) = cache else {
-        let wasm = std::fs::read(path).map_err(read_error)?;
-        return load_bytes(engine, &wasm, None, &opts, &mut Vec::new());
-    };
-    c.load_file(
+    wali_core::cache::load_file(
+        cache,
         engine.precompile_compatibility_hash(),
         &opts,
         path,
         |compiled| deserialize_cached(engine, compiled),
-        |wasm| load_bytes(engine, wasm, Some(c), &opts, &mut Vec::new()),
-        read_error,
+        |wasm| load_bytes(engine, wasm, cache, &opts, &mut Vec::new()),
+        |e| wasmtime::Error::msg(format!("cannot read {}: {e}", path.display())),
     )
 }
 

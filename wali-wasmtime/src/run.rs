@@ -290,17 +290,14 @@ impl Runner {
 
     /// Loads (compiles, or fetches from the cache) a module file.
     pub fn load(&self, path: &Path) -> Result<Module> {
-        let read_error = |e| wasmtime::Error::msg(format!("cannot read: {e}"));
-        let Some(cache) = &self.cache else {
-            return self.load_bytes(&std::fs::read(path).map_err(read_error)?);
-        };
-        cache.load_file(
+        wali_core::cache::load_file(
+            self.cache.as_ref(),
             self.engine.precompile_compatibility_hash(),
             &self.transforms,
             path,
             |compiled| crate::cache::deserialize_cached(&self.engine, compiled),
             |wasm| self.load_bytes(wasm),
-            read_error,
+            |e| wasmtime::Error::msg(format!("cannot read: {e}")),
         )
     }
 
