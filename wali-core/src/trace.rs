@@ -102,10 +102,15 @@ fn bit_names(s: &mut String, a: u32, bits: &[(u32, &str)], zero: &str) {
     }
 }
 
+/// The name `u` has in `names`.
+fn name_in(u: u32, names: &[(u32, &'static str)]) -> Option<&'static str> {
+    names.iter().find(|(v, _)| *v == u).map(|(_, n)| *n)
+}
+
 /// Writes the name `u` has in `names`, or the number.
-fn named(s: &mut String, u: u32, names: &[(u32, &str)]) {
-    match names.iter().find(|(v, _)| *v == u) {
-        Some((_, n)) => s.push_str(n),
+fn named(s: &mut String, u: u32, names: &[(u32, &'static str)]) {
+    match name_in(u, names) {
+        Some(n) => s.push_str(n),
         None => {
             let _ = write!(s, "{u}");
         }
@@ -159,52 +164,46 @@ const AT_FLAGS: &[(u32, &str)] = &[
     (0x1000, "AT_EMPTY_PATH"),
 ];
 
-fn fcntl_cmd(c: u32) -> Option<&'static str> {
-    Some(match c {
-        0 => "F_DUPFD",
-        1 => "F_GETFD",
-        2 => "F_SETFD",
-        3 => "F_GETFL",
-        4 => "F_SETFL",
-        5 => "F_GETLK",
-        6 => "F_SETLK",
-        7 => "F_SETLKW",
-        8 => "F_SETOWN",
-        9 => "F_GETOWN",
-        36 => "F_OFD_GETLK",
-        37 => "F_OFD_SETLK",
-        38 => "F_OFD_SETLKW",
-        1024 => "F_SETLEASE",
-        1025 => "F_GETLEASE",
-        1030 => "F_DUPFD_CLOEXEC",
-        1031 => "F_SETPIPE_SZ",
-        1032 => "F_GETPIPE_SZ",
-        1033 => "F_ADD_SEALS",
-        1034 => "F_GET_SEALS",
-        _ => return None,
-    })
-}
+const FCNTL_CMDS: &[(u32, &str)] = &[
+    (0, "F_DUPFD"),
+    (1, "F_GETFD"),
+    (2, "F_SETFD"),
+    (3, "F_GETFL"),
+    (4, "F_SETFL"),
+    (5, "F_GETLK"),
+    (6, "F_SETLK"),
+    (7, "F_SETLKW"),
+    (8, "F_SETOWN"),
+    (9, "F_GETOWN"),
+    (36, "F_OFD_GETLK"),
+    (37, "F_OFD_SETLK"),
+    (38, "F_OFD_SETLKW"),
+    (1024, "F_SETLEASE"),
+    (1025, "F_GETLEASE"),
+    (1030, "F_DUPFD_CLOEXEC"),
+    (1031, "F_SETPIPE_SZ"),
+    (1032, "F_GETPIPE_SZ"),
+    (1033, "F_ADD_SEALS"),
+    (1034, "F_GET_SEALS"),
+];
 
-fn ioctl_request(r: u32) -> Option<&'static str> {
-    Some(match r {
-        0x5401 => "TCGETS",
-        0x5402 => "TCSETS",
-        0x5403 => "TCSETSW",
-        0x5404 => "TCSETSF",
-        0x540b => "TCFLSH",
-        0x540e => "TIOCSCTTY",
-        0x540f => "TIOCGPGRP",
-        0x5410 => "TIOCSPGRP",
-        0x5413 => "TIOCGWINSZ",
-        0x5414 => "TIOCSWINSZ",
-        0x541b => "FIONREAD",
-        0x5421 => "FIONBIO",
-        0x5450 => "FIONCLEX",
-        0x5451 => "FIOCLEX",
-        0x5452 => "FIOASYNC",
-        _ => return None,
-    })
-}
+const IOCTL_REQUESTS: &[(u32, &str)] = &[
+    (0x5401, "TCGETS"),
+    (0x5402, "TCSETS"),
+    (0x5403, "TCSETSW"),
+    (0x5404, "TCSETSF"),
+    (0x540b, "TCFLSH"),
+    (0x540e, "TIOCSCTTY"),
+    (0x540f, "TIOCGPGRP"),
+    (0x5410, "TIOCSPGRP"),
+    (0x5413, "TIOCGWINSZ"),
+    (0x5414, "TIOCSWINSZ"),
+    (0x541b, "FIONREAD"),
+    (0x5421, "FIONBIO"),
+    (0x5450, "FIONCLEX"),
+    (0x5451, "FIOCLEX"),
+    (0x5452, "FIOASYNC"),
+];
 
 const SIGNALS: [&str; 32] = [
     "0",
@@ -365,7 +364,7 @@ fn decode(s: &mut String, call: &str, param: &str, a: i64) -> bool {
         }
         ("mmap" | "mprotect", "prot") => bit_names(s, u, PROT_FLAGS, "PROT_NONE"),
         ("mmap", "flags") => bit_names(s, u, MAP_FLAGS, "0"),
-        ("fcntl", "cmd") => match fcntl_cmd(u) {
+        ("fcntl", "cmd") => match name_in(u, FCNTL_CMDS) {
             Some(n) => s.push_str(n),
             None => return false,
         },
@@ -374,7 +373,7 @@ fn decode(s: &mut String, call: &str, param: &str, a: i64) -> bool {
         ("fcntl", "arg") => {
             let _ = write!(s, "{}", a as i32);
         }
-        ("ioctl", "request") => match ioctl_request(u) {
+        ("ioctl", "request") => match name_in(u, IOCTL_REQUESTS) {
             Some(n) => s.push_str(n),
             None => {
                 let _ = write!(s, "{u:#x}");
