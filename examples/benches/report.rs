@@ -84,6 +84,27 @@ fn syscall_guest(dir: &Path, which: &str, n: u32) -> PathBuf {
     p
 }
 
+/// The time `n` calls of `which` take in a guest run by `wali-run
+/// <args>`: the median of 5 runs less that of a 0-call run of the same
+/// guest (so start-up is left out), after one warm-up run of each.
+fn calls_time(dir: &Path, cache: &Path, which: &str, n: u32, args: &[&str]) -> Option<Duration> {
+    let run = |p: &Path| {
+        let p = p.to_path_buf();
+        move || {
+            let mut cmd = wali_run();
+            cmd.env("WALI_CACHE_DIR", cache).args(args).arg(&p);
+            cmd
+        }
+    };
+    let g = syscall_guest(dir, which, n);
+    let base = syscall_guest(dir, "getpid", 0);
+    time_cmd(run(&g), 1); // warm the cache
+    time_cmd(run(&base), 1);
+    let w = time_cmd(run(&g), 5)?;
+    let b = time_cmd(run(&base), 5)?;
+    Some(w.saturating_sub(b))
+}
+
 fn native_syscalls(which: &str, n: u32) -> Duration {
     let fd = std::fs::OpenOptions::new()
         .write(true)
@@ -183,24 +204,7 @@ fn main() {
     println!("|---|---:|---:|---:|");
     const N: u32 = 1_000_000;
     for which in ["getpid", "write"] {
-        let g = syscall_guest(dir.path(), which, N);
-        let base = syscall_guest(dir.path(), "getpid", 0);
-        let mk = |p: PathBuf| {
-            let c = cache.clone();
-            move || {
-                let mut cmd = wali_run();
-                cmd.env("WALI_CACHE_DIR", &c).arg(&p);
-                cmd
-            }
-        };
-        time_cmd(mk(g.clone()), 1); // warm the cache
-        time_cmd(mk(base.clone()), 1);
-        let w = time_cmd(mk(g), 5);
-        let b = time_cmd(mk(base), 5);
-        let per = match (w, b) {
-            (Some(w), Some(b)) => Some(w.saturating_sub(b)),
-            _ => None,
-        };
+        let per = calls_time(dir.path(), &cache, which, N, &[]);
         let nat = median((0..5).map(|_| native_syscalls(which, N)).collect());
         row(
             &format!("{which}: ns per call (1M calls)"),
@@ -217,26 +221,8 @@ fn main() {
     {
         // 10M calls: process start-up jitter stays under 1 ns a call
         const M: u32 = 10_000_000;
-        let g = syscall_guest(dir.path(), "getpid", M);
-        let base = syscall_guest(dir.path(), "getpid", 0);
-        let mk = |p: PathBuf, policy: bool| {
-            let c = cache.clone();
-            move || {
-                let mut cmd = wali_run();
-                cmd.env("WALI_CACHE_DIR", &c);
-                if policy {
-                    cmd.args(["--deny-syscall", "kill"]);
-                }
-                cmd.arg(&p);
-                cmd
-            }
-        };
-        let per = |policy: bool| {
-            let w = time_cmd(mk(g.clone(), policy), 5)?;
-            let b = time_cmd(mk(base.clone(), policy), 5)?;
-            Some(w.saturating_sub(b))
-        };
-        let (with, without) = (per(true), per(false));
+        let with = calls_time(dir.path(), &cache, "getpid", M, &["--deny-syscall", "kill"]);
+        let without = calls_time(dir.path(), &cache, "getpid", M, &[]);
         row(
             "getpid, policy set vs none: ns per call (10M)",
             with,
