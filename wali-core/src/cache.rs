@@ -88,15 +88,9 @@ impl ModuleCache {
         self.private()?;
         if let Some(parent) = path.parent().filter(|p| *p != self.dir.as_path()) {
             std::fs::DirBuilder::new()
+                .recursive(true)
                 .mode(0o700)
-                .create(parent)
-                .or_else(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })?;
+                .create(parent)?;
         }
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, bytes)?;
