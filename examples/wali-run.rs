@@ -424,7 +424,12 @@ fn run(cli: Cli, stack: usize) -> i32 {
     let Some(module) = module else {
         return run_wasmer(&path, ctx, &cli);
     };
-    match runner.run(&module, ctx) {
+    report(&path, runner.run(&module, ctx).map_err(|e| e.to_string()))
+}
+
+/// The exit status of `wali-run` for how the guest ended (both engines).
+fn report(path: &std::path::Path, outcome: Result<wali::Outcome, String>) -> i32 {
+    match outcome {
         Ok(wali::Outcome::Exited(code)) => wali_core::exit_status(code),
         Ok(o @ wali::Outcome::Killed { .. }) => {
             if let wali::Outcome::Killed { message, .. } = &o {
@@ -459,14 +464,5 @@ fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
-    match runner.run(&module, ctx) {
-        Ok(wali_wasmer::Outcome::Exited(code)) => wali_core::exit_status(code),
-        Ok(o @ wali_wasmer::Outcome::Killed { .. }) => {
-            if let wali_wasmer::Outcome::Killed { message, .. } = &o {
-                eprintln!("wali-run: {}: {message}", path.display());
-            }
-            o.exit_code()
-        }
-        Err(e) => fail(format!("{}: {e}", path.display())),
-    }
+    report(path, runner.run(&module, ctx))
 }

@@ -1,5 +1,6 @@
-//! Shared helpers of the integration tests: where the guests are, and how
-//! to run one through the library API.
+//! Shared helpers of the integration tests (the library API tests here and
+//! the `wali-run` tests of `examples/`): where the guests are, which engine
+//! a test runs on, and how to run a guest through the library API.
 
 use std::path::PathBuf;
 use wali::{Outcome, Runner, WaliCtx};
@@ -16,17 +17,59 @@ pub fn runner() -> Runner {
     Runner::new().expect("engine").cache(None)
 }
 
-thread_local! {
-    /// The engine `run_guest` uses on this thread: wasmtime, or wasmer for
-    /// the tests a suite repeats on it (see `on_wasmer`).
-    static WASMER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// An engine the tests run guests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Wasmtime,
+    Wasmer,
 }
 
-/// Runs `f` with `run_guest` on wasmer (on this thread).
+/// Both engines, for tests that check one behaviour on each.
+pub const ENGINES: [Engine; 2] = [Engine::Wasmtime, Engine::Wasmer];
+
+impl Engine {
+    /// The name `wali-run --engine` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Wasmtime => "wasmtime",
+            Engine::Wasmer => "wasmer",
+        }
+    }
+}
+
+thread_local! {
+    /// The engine of this thread's tests: wasmtime, or wasmer for the tests
+    /// a suite repeats on it (see [`also_on_wasmer!`]).
+    static ENGINE: std::cell::Cell<Engine> = const { std::cell::Cell::new(Engine::Wasmtime) };
+}
+
+/// The engine the current test runs on.
+pub fn engine() -> Engine {
+    ENGINE.get()
+}
+
+/// Runs `f` on wasmer (on this thread): [`run_guest`] and `wali-run`
+/// through [`engine`] switch.
 pub fn on_wasmer(f: impl FnOnce()) {
-    WASMER.set(true);
+    ENGINE.set(Engine::Wasmer);
     f();
-    WASMER.set(false);
+    ENGINE.set(Engine::Wasmtime);
+}
+
+/// One test list, two engines: each test named here runs again on wasmer
+/// (as `on_wasmer::<name>`), the engine switched by [`on_wasmer`].
+#[macro_export]
+macro_rules! also_on_wasmer {
+    ($($t:ident),* $(,)?) => {
+        mod on_wasmer {
+            $(
+                #[test]
+                fn $t() {
+                    $crate::on_wasmer(super::$t)
+                }
+            )*
+        }
+    };
 }
 
 /// Runs a committed guest with `args` (`argv[0]` is the guest path) through
@@ -34,33 +77,37 @@ pub fn on_wasmer(f: impl FnOnce()) {
 /// [`on_wasmer`]).
 pub fn run_guest(name: &str, args: &[&str]) -> Outcome {
     let path = guest(name);
-    if WASMER.get() {
-        let r = wali_wasmer::Runner::new().cache(None);
-        let module = r.load(&path).expect("load guest");
-        let ctx = WaliCtx::builder()
-            .arg(&path)
-            .args(args)
-            .build()
-            .expect("ctx");
-        return match r.run(&module, ctx).expect("run") {
-            wali_wasmer::Outcome::Exited(c) => Outcome::Exited(c),
-            wali_wasmer::Outcome::Killed { signal, message } => Outcome::Killed { signal, message },
-        };
-    }
-    let r = runner();
-    let module = r.load(&path).expect("load guest");
     let ctx = WaliCtx::builder()
         .arg(&path)
         .args(args)
         .build()
         .expect("ctx");
-    r.run(&module, ctx).expect("run")
+    let wasm = std::fs::read(&path).expect("read guest");
+    run_bytes(engine(), &wasm, ctx).expect("run")
 }
 
-/// Runs a WAT module (compiled at test time) with `ctx`.
+/// Runs a module (bytes) with `ctx` on `engine`, without the cache.
+pub fn run_bytes(engine: Engine, wasm: &[u8], ctx: WaliCtx) -> Result<Outcome, String> {
+    match engine {
+        Engine::Wasmtime => {
+            let r = runner();
+            let module = r.load_bytes(wasm).map_err(|e| format!("{e:#}"))?;
+            r.run(&module, ctx).map_err(|e| format!("{e:#}"))
+        }
+        Engine::Wasmer => {
+            let r = wali_wasmer::Runner::new().cache(None);
+            let module = r.load_bytes(wasm)?;
+            r.run(&module, ctx)
+        }
+    }
+}
+
+/// Runs a WAT module (compiled at test time) with `ctx` on wasmtime.
 pub fn run_wat(wat: &str, ctx: WaliCtx) -> wasmtime::Result<Outcome> {
-    let bytes = wat::parse_str(wat).expect("valid WAT");
-    let r = runner();
-    let module = r.load_bytes(&bytes)?;
-    r.run(&module, ctx)
+    run_wat_on(Engine::Wasmtime, wat, ctx).map_err(wasmtime::Error::msg)
+}
+
+/// Runs a WAT module (compiled at test time) with `ctx` on `engine`.
+pub fn run_wat_on(engine: Engine, wat: &str, ctx: WaliCtx) -> Result<Outcome, String> {
+    run_bytes(engine, &wat::parse_str(wat).expect("valid WAT"), ctx)
 }

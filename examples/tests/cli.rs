@@ -1,20 +1,16 @@
 //! `wali-run` as a user runs it: arguments, environment, exit statuses,
 //! diagnostics, the module cache.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use wali_tests::guest;
 
-thread_local! {
-    /// The engine `wali_run()` selects: wasmtime (the default), or wasmer
-    /// for the tests `also_on_wasmer!` repeats.
-    static ENGINE: Cell<&'static str> = const { Cell::new("wasmtime") };
-}
-
+/// `wali-run` on the engine of this test (wasmtime, or wasmer for the
+/// tests `also_on_wasmer!` repeats).
 fn wali_run() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wali-run"));
-    if ENGINE.get() != "wasmtime" {
-        c.args(["--engine", ENGINE.get()]);
+    if wali_tests::engine() != wali_tests::Engine::Wasmtime {
+        c.args(["--engine", wali_tests::engine().name()]);
     }
     // Tests never share the user's cache.
     c.env(
@@ -22,12 +18,6 @@ fn wali_run() -> Command {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("wali-cli-test-cache"),
     );
     c
-}
-
-fn guest(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/guests")
-        .join(format!("{name}.wasm"))
 }
 
 fn text(b: &[u8]) -> String {
@@ -896,23 +886,7 @@ fn stress_a_thousand_forks_leave_nothing_behind() {
     }
 }
 
-/// One test list, two engines: each test named here runs again with
-/// `wali-run --engine wasmer` (as `on_wasmer::<name>`).
-macro_rules! also_on_wasmer {
-    ($($t:ident),* $(,)?) => {
-        mod on_wasmer {
-            $(
-                #[test]
-                fn $t() {
-                    super::ENGINE.set("wasmer");
-                    super::$t()
-                }
-            )*
-        }
-    };
-}
-
-also_on_wasmer!(
+wali_tests::also_on_wasmer!(
     demo_guest_gets_its_arguments,
     guest_environment_is_wali_runs_unless_an_env_file_is_given,
     exit_status_is_the_guests,
@@ -933,8 +907,188 @@ also_on_wasmer!(
     confinement_to_directories,
     less_common_calls,
     a_guest_cannot_close_the_hosts_own_descriptors,
+    the_policy_and_the_trace_cover_mistyped_and_alias_imports,
+    old_crt_constructor_imports_return_zero,
+    exit_group_from_a_thread_ends_every_thread_with_its_status,
+    exec_from_a_thread_replaces_the_whole_process,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
     compute_guest_gives_the_native_checksum,
 );
+
+/// A module whose `_start` exits with minus what `call` (code returning
+/// an i64 or an i32 syscall result, as `result` says) returned.
+fn exit_with_negated(imports: &str, call: &str, result: &str) -> String {
+    let value = if result == "i32" {
+        format!("(i32.sub (i32.const 0) {call})")
+    } else {
+        format!("(i32.wrap_i64 (i64.sub (i64.const 0) {call}))")
+    };
+    format!(
+        r#"(module
+            {imports}
+            (import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))
+            (memory (export "memory") 1 10 shared)
+            (data (i32.const 64) "/\00")
+            (func (export "_start") (drop (call $exit_group {value}))))"#
+    )
+}
+
+#[test]
+fn the_policy_and_the_trace_cover_mistyped_and_alias_imports() {
+    let d = tempfile::tempdir().unwrap();
+    let eperm = libc::EPERM;
+    for (name, imports, call, result, deny, traced) in [
+        (
+            "getpid_i32",
+            r#"(import "wali" "SYS_getpid" (func $f (result i32)))"#,
+            "(call $f)",
+            "i32",
+            "getpid",
+            "getpid() = -1 EPERM",
+        ),
+        (
+            "fork_i32",
+            r#"(import "wali" "SYS_fork" (func $f (result i32)))"#,
+            "(call $f)",
+            "i32",
+            "process",
+            "fork() = -1 EPERM",
+        ),
+        (
+            "getdents_alias",
+            r#"(import "wali" "SYS_getdents" (func $f (param i32 i32 i32) (result i64)))"#,
+            "(call $f (i32.const 0) (i32.const 256) (i32.const 256))",
+            "i64",
+            "getdents64",
+            "getdents64(0, 0x100, 256) = -1 EPERM",
+        ),
+        (
+            "fstatat_alias_i32",
+            r#"(import "wali" "SYS_fstatat" (func $f (param i32 i32 i32 i32) (result i32)))"#,
+            "(call $f (i32.const -100) (i32.const 64) (i32.const 512) (i32.const 0))",
+            "i32",
+            "newfstatat",
+            "newfstatat(AT_FDCWD, \"/\", 0x200, 0) = -1 EPERM",
+        ),
+    ] {
+        let m = wat_file(
+            d.path(),
+            &format!("{name}.wasm"),
+            &exit_with_negated(imports, call, result),
+        );
+        let o = wali_run()
+            .args(["--trace", "--deny-syscall", deny])
+            .arg(&m)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(eperm), "{name}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(traced),
+            "{name}: {}",
+            text(&o.stderr)
+        );
+        // without the policy the call is made (and traced as such)
+        let o = wali_run().arg("--trace").arg(&m).output().unwrap();
+        assert_ne!(o.status.code(), Some(eperm), "{name}: {}", text(&o.stderr));
+        let first = traced.split(" = ").next().unwrap();
+        assert!(
+            text(&o.stderr).contains(first),
+            "{name}: {}",
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn old_crt_constructor_imports_return_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "ctors.wasm",
+        r#"(module
+            (import "wali" "__call_ctors" (func $c (result i32)))
+            (import "wali" "__call_dtors" (func $d))
+            (import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))
+            (memory (export "memory") 1 10 shared)
+            (func (export "_start")
+              (call $d)
+              (drop (call $exit_group (i32.add (call $c) (i32.const 5))))))"#,
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
+}
+
+/// A threaded module: `_start` runs `init`, spawns a thread running
+/// `thread_body`, then waits (a private futex wait on a word no one
+/// changes) forever.
+fn thread_module(thread_body: &str, data: &str, init: &str) -> String {
+    format!(
+        r#"(module
+            (import "wali" "__wasm_thread_spawn" (func $spawn (param i32 i32) (result i32)))
+            (import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))
+            (import "wali" "SYS_execve" (func $execve (param i32 i32 i32) (result i64)))
+            (import "wali" "SYS_futex" (func $futex (param i32 i32 i32 i32 i32 i32) (result i64)))
+            (memory (export "memory") 1 10 shared)
+            {data}
+            (table 2 funcref)
+            (elem (i32.const 1) $thread)
+            (func $thread (param $tid i32) (param $arg i32) {thread_body})
+            (func (export "_start")
+              {init}
+              (if (i32.lt_s (call $spawn (i32.const 1) (i32.const 0)) (i32.const 0))
+                (then (drop (call $exit_group (i32.const 99)))))
+              (loop $wait
+                (drop (call $futex (i32.const 0) (i32.const 128) (i32.const 0)
+                                   (i32.const 0) (i32.const 0) (i32.const 0)))
+                (br $wait))))"#
+    )
+}
+
+#[test]
+fn exit_group_from_a_thread_ends_every_thread_with_its_status() {
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "tgexit.wasm",
+        &thread_module("(drop (call $exit_group (i32.const 7)))", "", ""),
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o.stderr));
+    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn exec_from_a_thread_replaces_the_whole_process() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let target = wat_file(
+        d.path(),
+        "target.wasm",
+        &exit_with_negated("", "(i64.const -33)", "i64"),
+    );
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = target.to_str().unwrap();
+    // the path at 64 (a passive segment, as WALI guests have), argv = { path, NULL } at 16
+    let data = format!(r#"(data $path "{path}\00")"#);
+    let init = format!(
+        "(memory.init $path (i32.const 64) (i32.const 0) (i32.const {}))
+         (i32.store (i32.const 16) (i32.const 64))",
+        path.len() + 1
+    );
+    let m = wat_file(
+        d.path(),
+        "texec.wasm",
+        &thread_module(
+            "(drop (call $execve (i32.const 64) (i32.const 16) (i32.const 24)))
+             (drop (call $exit_group (i32.const 98)))",
+            &data,
+            &init,
+        ),
+    );
+    let t = std::time::Instant::now();
+    let o = wali_run().arg(&m).output().unwrap();
+    assert_eq!(o.status.code(), Some(33), "{}", text(&o.stderr));
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}

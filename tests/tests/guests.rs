@@ -220,22 +220,7 @@ fn stdio_redirection_from_the_builder() {
     assert!(text.contains("argv[1] = redirected\n"), "{text}");
 }
 
-/// One test list, two engines: the tests named here run again on wasmer
-/// (`run_guest` switches engine), as `on_wasmer::<name>`.
-macro_rules! also_on_wasmer {
-    ($($t:ident),* $(,)?) => {
-        mod on_wasmer {
-            $(
-                #[test]
-                fn $t() {
-                    wali_tests::on_wasmer(super::$t)
-                }
-            )*
-        }
-    };
-}
-
-also_on_wasmer!(
+wali_tests::also_on_wasmer!(
     memory_mappings,
     identity_system_time_futex_signals,
     demo_guest_runs,
@@ -269,6 +254,7 @@ fn an_embedder_with_its_own_store_type_runs_threads() {
     .unwrap();
     let mut linker = wasmtime::Linker::new(&engine);
     wali::add_to_linker(&mut linker, get).unwrap();
+    // shadowing stays off: this module declares every import as the table does
     wali::link_module(&mut linker, &module, get).unwrap();
     let ctx = WaliCtx::builder()
         .arg("threads.wasm")
@@ -284,13 +270,13 @@ fn an_embedder_with_its_own_store_type_runs_threads() {
         get,
     );
     wali::define_memory(&mut linker, &store, &module).unwrap();
-    let threads = wali::add_threads_to_linker(&mut linker, &engine, 8 << 20, get, |wali| Host {
+    let threads = wali::ThreadSupport::new(&engine, 8 << 20, get, |wali| Host {
         wali,
         name: "thread",
-    })
-    .unwrap();
+    });
     let pre = linker.instantiate_pre(&module).unwrap();
     threads.ready(pre.clone());
+    threads.attach(&store.data().wali);
     let instance = pre.instantiate(&mut store).unwrap();
     assert_ok(wali::run_instance(&mut store, &instance, get).unwrap());
 }

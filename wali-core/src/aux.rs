@@ -87,11 +87,62 @@ pub fn __get_init_envfile(cx: &mut WaliCtx, pathbuf: i32, bufsize: i32) -> Resul
     })
 }
 
-/// `__wasm_thread_spawn(fn, args)`: needs the engine; adapters implement it.
-/// This fallback reports failure (the guest's `pthread_create` gets EAGAIN).
-pub fn __wasm_thread_spawn(cx: &mut WaliCtx, _start_fn: i32, _args: i32) -> Result<i32, Ctrl> {
-    cx.unsupported("__wasm_thread_spawn");
-    Ok(-(libc::ENOSYS))
+/// `__wasm_thread_spawn(fn, args)`: a new host thread runs a guest thread
+/// whose entry is `start_fn(tid, args)`, through the [`ThreadRunner`] the
+/// adapter attached to the process ([`crate::Process::set_thread_runner`]);
+/// returns its thread id. `-EAGAIN` (what the guest's `pthread_create`
+/// reports) when no runner is attached, the policy's thread limit is
+/// reached, or no host thread can be made.
+pub fn __wasm_thread_spawn(cx: &mut WaliCtx, start_fn: i32, args: i32) -> Result<i32, Ctrl> {
+    let Some(runner) = cx.proc.thread_runner().filter(|r| r.ready()) else {
+        cx.unsupported("__wasm_thread_spawn");
+        return Ok(-libc::EAGAIN);
+    };
+    if !cx.proc.thread_started() {
+        return Ok(-libc::EAGAIN);
+    }
+    let mut child = cx.new_thread(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<i32>(1);
+    let spawned = std::thread::Builder::new()
+        .name("wali-thread".into())
+        .stack_size(runner.host_stack_size())
+        .spawn(move || {
+            struct Ended(std::sync::Arc<crate::Process>);
+            impl Drop for Ended {
+                fn drop(&mut self) {
+                    self.0.thread_ended();
+                }
+            }
+            let _ended = Ended(child.process().clone());
+            let tid = rustix::thread::gettid().as_raw_nonzero().get();
+            child.set_tid(tid);
+            let _ = tx.send(tid);
+            runner.run_thread(child, start_fn, args);
+        });
+    match spawned {
+        Ok(_) => Ok(rx.recv().unwrap_or(-libc::EAGAIN)),
+        Err(_) => {
+            cx.proc.thread_ended();
+            Ok(-libc::EAGAIN)
+        }
+    }
+}
+
+/// What an engine adapter provides for guest threads: running one on the
+/// calling host thread, which [`__wasm_thread_spawn`] made.
+pub trait ThreadRunner: Send + Sync + 'static {
+    /// Runs guest thread `ctx` (its tid set) to its end: a new instance of
+    /// the module over the shared memory, entering `start_fn(tid, args)`,
+    /// then [`crate::run::thread_ended`].
+    fn run_thread(&self, ctx: WaliCtx, start_fn: i32, args: i32);
+    /// Whether threads can start now (the module is ready to instantiate).
+    fn ready(&self) -> bool {
+        true
+    }
+    /// Bytes of native stack for the host thread.
+    fn host_stack_size(&self) -> usize {
+        64 << 20
+    }
 }
 
 /// `setjmp(env)`: returns 0 (a later `longjmp` to it cannot resume without

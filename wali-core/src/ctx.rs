@@ -52,7 +52,35 @@ pub struct Process {
     pub(crate) forked: AtomicBool,
     pub(crate) policy: Option<Box<crate::Policy>>,
     pub(crate) threads: std::sync::atomic::AtomicUsize,
+    /// Set (before `end` is readable) when the process is being ended.
     killed: AtomicBool,
+    /// How the process is being ended, once `killed` is set.
+    end: Mutex<Option<EndReason>>,
+    /// The host thread of the run loop (0: none).
+    run_loop: std::sync::atomic::AtomicI32,
+    /// How guest threads run (see [`Process::set_thread_runner`]).
+    spawner: RunnerSlot,
+}
+
+#[derive(Default)]
+struct RunnerSlot(Mutex<Option<Arc<dyn crate::aux::ThreadRunner>>>);
+
+impl std::fmt::Debug for RunnerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadRunner")
+    }
+}
+
+/// Why every thread of a process is to stop at its next safe point.
+#[derive(Debug)]
+enum EndReason {
+    /// The policy's timeout expired: the process dies as by SIGKILL.
+    Timeout,
+    /// A thread other than the main one exec'd a wasm program: as with
+    /// Linux's execve from a non-main thread, every other thread ends and
+    /// the program replaces the process (the main thread's run loop runs
+    /// it).
+    Exec(Box<crate::ExecRequest>),
 }
 
 impl Process {
@@ -83,7 +111,93 @@ impl Process {
     /// Asks every thread of the guest to end as by SIGKILL at its next
     /// safe point (the adapter then interrupts a computing guest).
     pub fn kill(&self) {
+        self.end_with(EndReason::Timeout);
+    }
+
+    /// A guest thread other than the main one exec'd the wasm program of
+    /// `req`: every thread stops at its next safe point (computing threads
+    /// are interrupted; a blocked futex wait returns), the main thread's
+    /// run loop then runs the program, as Linux's execve from a thread
+    /// replaces the whole process.
+    pub fn exec_from_thread(&self, req: Box<crate::ExecRequest>) {
+        self.end_with(EndReason::Exec(req));
+        crate::sys::signal::interrupt_guests();
+    }
+
+    fn end_with(&self, why: EndReason) {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        if end.is_none() {
+            *end = Some(why);
+        }
         self.killed.store(true, Ordering::SeqCst);
+    }
+
+    /// How the calling guest thread must end, once the process is being
+    /// ended (`None` until then): killed as by SIGKILL, or, for an exec
+    /// from another thread, the exec on the main thread and a silent end
+    /// on the others.
+    pub fn end_request(&self) -> Option<crate::Ctrl> {
+        if !self.is_killed() {
+            return None;
+        }
+        let end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        Some(match end.as_ref()? {
+            EndReason::Timeout => crate::Ctrl::Killed {
+                signal: libc::SIGKILL,
+                message: "killed: the policy's timeout expired".into(),
+            },
+            EndReason::Exec(req) if self.is_run_loop_thread() => crate::Ctrl::Exec(req.clone()),
+            EndReason::Exec(_) => crate::Ctrl::Vanish,
+        })
+    }
+
+    /// Records that the calling host thread runs this process's programs
+    /// one after another (an adapter's `Runner::run`): an exec from
+    /// another guest thread is handed to it.
+    pub fn set_run_loop_thread(&self) {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        self.run_loop.store(tid, Ordering::SeqCst);
+    }
+
+    /// Whether the calling host thread runs the process's run loop.
+    pub fn is_run_loop_thread(&self) -> bool {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        self.run_loop.load(Ordering::SeqCst) == tid
+    }
+
+    /// Whether some host thread runs the process's run loop (after a fork
+    /// by another thread it does not exist in the child).
+    pub fn has_run_loop(&self) -> bool {
+        self.run_loop.load(Ordering::SeqCst) != 0
+    }
+
+    /// In a forked child: the run loop exists only if the forking thread
+    /// ran it (it is the only thread there).
+    pub(crate) fn forked_from(&self, parent_tid: i32) {
+        let lp = self.run_loop.load(Ordering::SeqCst);
+        let now = if lp != 0 && lp == parent_tid {
+            rustix::thread::gettid().as_raw_nonzero().get()
+        } else {
+            0
+        };
+        self.run_loop.store(now, Ordering::SeqCst);
+        self.forked.store(true, Ordering::SeqCst);
+    }
+
+    /// Attaches how this process's guest threads run (the adapter's
+    /// [`crate::aux::ThreadRunner`]), which `__wasm_thread_spawn` uses;
+    /// without one it returns `-EAGAIN`.
+    pub fn set_thread_runner(&self, r: Arc<dyn crate::aux::ThreadRunner>) {
+        *self.spawner.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    }
+
+    /// The attached thread runner, if any.
+    pub fn thread_runner(&self) -> Option<Arc<dyn crate::aux::ThreadRunner>> {
+        self.spawner
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// When the policy sets a timeout: starts a host thread that, once it
@@ -410,6 +524,9 @@ impl WaliCtxBuilder {
                 policy: self.policy.map(Box::new),
                 threads: std::sync::atomic::AtomicUsize::new(1),
                 killed: AtomicBool::new(false),
+                end: Mutex::new(None),
+                run_loop: std::sync::atomic::AtomicI32::new(0),
+                spawner: RunnerSlot::default(),
             }),
             mem: Mem::unset(),
             tid,

@@ -20,10 +20,12 @@
 pub mod aux;
 pub mod cache;
 mod ctx;
+pub mod entry;
 pub mod hostfd;
 mod memory;
 pub mod policy;
 pub mod raw;
+pub mod run;
 pub mod sys;
 pub mod trace;
 pub mod transform;
@@ -32,6 +34,7 @@ pub use cache::ModuleCache;
 pub use ctx::{Process, Stdio, WaliCtx, WaliCtxBuilder};
 pub use memory::{GuestMemory, Mem, WaitResult};
 pub use policy::{NetRule, Policy};
+pub use run::{Outcome, Trap};
 pub use rustix::io::Errno;
 
 /// Why a WALI call did not return a plain value.
@@ -55,6 +58,19 @@ pub enum Ctrl {
     /// guest with it, in the same process.
     #[error("exec {}", .0.path.display())]
     Exec(Box<ExecRequest>),
+    /// The guest process is ended as by `signal` (the policy's timeout,
+    /// its CPU cap).
+    #[error("{message}")]
+    Killed {
+        /// The signal a native process would have died of.
+        signal: i32,
+        /// One line for the user.
+        message: String,
+    },
+    /// The calling guest thread ends without a trace: another thread
+    /// exec'd, which replaces the whole process.
+    #[error("guest thread ended by an exec in another thread")]
+    Vanish,
 }
 
 /// A wasm program that replaces the guest (`execve` of a `\0asm` file).

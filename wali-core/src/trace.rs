@@ -535,10 +535,11 @@ pub fn errno_name(e: i32) -> Option<&'static str> {
     }
 }
 
-/// Emits the trace line of one call (when tracing is on).
+/// Emits the trace line of one call of syscall number `nr` (when tracing
+/// is on).
 #[cold]
-pub fn syscall(cx: &WaliCtx, name: &str, args: &[i64], ret: i64) {
-    if let Some(spec) = wali_spec::syscall_by_name(name) {
+pub fn syscall(cx: &WaliCtx, nr: u32, args: &[i64], ret: i64) {
+    if let Some(spec) = wali_spec::syscall_by_nr(nr) {
         let line = format_call(cx, spec, args, ret);
         tracing::trace!(target: "wali::syscall", "{line}");
     }

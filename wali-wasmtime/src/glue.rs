@@ -1,31 +1,39 @@
-//! Linker glue generated from the wali-spec tables.
+//! Linker glue generated from the wali-spec tables. Every syscall import,
+//! typed, alias or adapted, goes through `wali_core::entry::syscall`
+//! (policy, call, trace, encoding); what each import of a module is bound
+//! to is decided by `wali_core::run::plan`.
 
-use wali_core::{Ctrl, SysResult, WaliCtx};
+use wali_core::run::{plan, Import};
+use wali_core::{Ctrl, WaliCtx};
 use wali_spec::{ValType as V, MODULE};
-use wasmtime::{Caller, ExternType, FuncType, Linker, Module, Result, Val, ValType};
+use wasmtime::{Caller, ExternType, Linker, Module, Result, Val, ValType};
 
-/// Converts a core result into what the guest sees (or a trap that ends it).
-#[inline]
-pub(crate) fn finish(r: SysResult) -> Result<i64> {
-    match wali_core::encode(r) {
-        Ok(v) => Ok(v),
-        Err(c) => Err(wasmtime::Error::new(c)),
+/// After a call: a safe point when core asks for one (signal handlers to
+/// run, the process being ended), then the result or the control value
+/// as a trap that ends the guest's call.
+#[inline(always)]
+fn after<T: 'static, R>(
+    caller: &mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx,
+    r: Result<R, Ctrl>,
+) -> Result<R> {
+    let v = r.map_err(wasmtime::Error::new)?;
+    if wali_core::entry::attention(get(caller.data_mut())) {
+        safe_point(caller, get)?;
     }
+    Ok(v)
 }
 
-/// Runs pending guest signal handlers before a syscall returns.
 #[cold]
-fn deliver_from<T: 'static>(
+fn safe_point<T: 'static>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WaliCtx,
 ) -> Result<()> {
-    let t = crate::signals::Trampolines::from_caller(caller);
-    crate::signals::deliver(caller, get, &t)
-}
-
-#[inline]
-fn finish_aux<R>(r: Result<R, Ctrl>) -> Result<R> {
-    r.map_err(wasmtime::Error::new)
+    if wali_core::entry::safe_point(get(caller.data_mut())).map_err(wasmtime::Error::new)? {
+        let t = crate::signals::Trampolines::from_caller(caller);
+        crate::signals::deliver(caller, get, &t)?;
+    }
+    Ok(())
 }
 
 macro_rules! link_syscalls {
@@ -40,22 +48,13 @@ macro_rules! link_syscalls {
                     MODULE,
                     concat!("SYS_", stringify!($name)),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<i64> {
-                        let cx = get(caller.data_mut());
-                        if let Some(pol) = cx.process().policy() {
-                            if pol.denies($nr) {
-                                return Ok(-(libc::EPERM as i64));
-                            }
-                        }
-                        let raw = wali_core::sys::$name(cx, $($p),*);
-                        if wali_core::trace::enabled() {
-                            let ret = match &raw { Ok(v) => *v, Err(wali_core::Ctrl::Errno(e)) => -(e.raw_os_error() as i64), Err(_) => 0 };
-                            wali_core::trace::syscall(cx, stringify!($name), &[$($p as i64),*], ret);
-                        }
-                        let r = finish(raw);
-                        if wali_core::sys::signal::pending() {
-                            deliver_from(&mut caller, get)?;
-                        }
-                        r
+                        let r = wali_core::entry::syscall(
+                            get(caller.data_mut()),
+                            $nr,
+                            &[$($p as i64),*],
+                            |cx| wali_core::sys::$name(cx, $($p),*),
+                        );
+                        after(&mut caller, get, r)
                     },
                 )?;
             )*
@@ -77,8 +76,8 @@ macro_rules! link_aux {
                     MODULE,
                     stringify!($name),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<wali_spec::aux_ret!($r)> {
-                        let cx = get(caller.data_mut());
-                        finish_aux(wali_core::aux::$name(cx, $($p),*))
+                        let r = wali_core::aux::$name(get(caller.data_mut()), $($p),*);
+                        after(&mut caller, get, r)
                     },
                 )?;
             )*
@@ -88,13 +87,13 @@ macro_rules! link_aux {
 }
 wali_spec::for_each_aux!(link_aux);
 
-/// Adds every WALI import of the wali-spec table (syscalls, auxiliary
-/// calls, spec aliases) to `linker`. `get` finds the [`WaliCtx`] in the
-/// store's data.
+/// Adds every WALI import of the wali-spec table (syscalls and auxiliary
+/// calls, with the table's types, and what the setjmp transform's modules
+/// import) to `linker`. `get` finds the [`WaliCtx`] in the store's data.
 ///
-/// Modules may declare imports beyond the table or with other types (older
-/// toolchains, unknown syscalls): call [`link_module`] for such a module so
-/// it never fails to instantiate.
+/// Modules may declare imports beyond the table or with other types (the
+/// spec's aliases, older toolchains, unknown syscalls): call
+/// [`link_module`] for such a module so it never fails to instantiate.
 pub fn add_to_linker<T, G>(linker: &mut Linker<T>, get: G) -> Result<()>
 where
     T: 'static,
@@ -102,59 +101,31 @@ where
 {
     link_syscalls(linker, get)?;
     link_aux(linker, get)?;
-    // What modules rewritten by the setjmp transform import.
     linker.func_wrap(
         MODULE,
         wali_core::transform::imports::SIGSAVE,
         move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
-            finish_aux(wali_core::aux::sjlj_sigsave(
-                get(caller.data_mut()),
-                env,
-                savesigs,
-            ))
+            let r = wali_core::aux::sjlj_sigsave(get(caller.data_mut()), env, savesigs);
+            after(&mut caller, get, r)
         },
     )?;
     linker.func_wrap(
         MODULE,
         wali_core::transform::imports::LONGJMP_PREPARE,
         move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
-            finish_aux(wali_core::aux::sjlj_longjmp(
-                get(caller.data_mut()),
-                env,
-                val,
-            ))
+            let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);
+            after(&mut caller, get, r)
         },
     )?;
-    for (alias, canonical) in wali_spec::ALIASES {
-        let spec = wali_spec::syscall_by_name(canonical).expect("alias of a table entry");
-        let ty = FuncType::new(
-            linker.engine(),
-            spec.params.iter().map(|t| wasm_ty(*t)),
-            [ValType::I64],
-        );
-        define_raw(linker, alias, canonical, ty, get)?;
-    }
     Ok(())
 }
 
-fn wasm_ty(t: V) -> ValType {
+fn val_type(t: &ValType) -> Option<V> {
     match t {
-        V::I32 => ValType::I32,
-        V::I64 => ValType::I64,
+        ValType::I32 => Some(V::I32),
+        ValType::I64 => Some(V::I64),
+        _ => None,
     }
-}
-
-fn same_type(ty: &FuncType, params: &[V], result: Option<V>) -> bool {
-    let p: Vec<ValType> = ty.params().collect();
-    let r: Vec<ValType> = ty.results().collect();
-    p.len() == params.len()
-        && p.iter()
-            .zip(params)
-            .all(|(a, b)| ValType::eq(a, &wasm_ty(*b)))
-        && r.len() == result.is_some() as usize
-        && r.iter()
-            .zip(result)
-            .all(|(a, b)| ValType::eq(a, &wasm_ty(b)))
 }
 
 fn to_i64(v: &Val) -> i64 {
@@ -165,66 +136,37 @@ fn to_i64(v: &Val) -> i64 {
     }
 }
 
-fn store_result(results: &mut [Val], v: i64) {
-    if let Some(slot) = results.first_mut() {
-        *slot = match slot {
-            Val::I32(_) => Val::I32(v as i32),
-            Val::F32(_) | Val::F64(_) => Val::I64(v),
+/// Stores `v` in the first result slot, as the slot's declared type.
+fn store_result(ty: &wasmtime::FuncType, results: &mut [Val], v: i64) {
+    if let (Some(slot), Some(t)) = (results.first_mut(), ty.results().next()) {
+        *slot = match t {
+            ValType::I32 => Val::I32(v as i32),
+            ValType::F32 => Val::F32((v as f32).to_bits()),
+            ValType::F64 => Val::F64((v as f64).to_bits()),
             _ => Val::I64(v),
         };
     }
 }
 
-/// Defines `import` with type `ty` as syscall `canonical`, converting
-/// arguments (an `i32` is sign-extended) and the result to the declared
-/// types.
-fn define_raw<T, G>(
-    linker: &mut Linker<T>,
-    import: &str,
-    canonical: &str,
-    ty: FuncType,
-    get: G,
-) -> Result<()>
-where
-    T: 'static,
-    G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
-{
-    let f = wali_core::sys::raw(canonical).expect("table entry has an implementation");
-    let want_i32 = ty
-        .results()
-        .next()
-        .is_some_and(|r| matches!(r, ValType::I32));
-    linker.func_new(MODULE, import, ty, move |mut caller, params, results| {
-        let mut args = [0i64; 6];
-        for (slot, v) in args.iter_mut().zip(params) {
-            *slot = to_i64(v);
-        }
-        let cx = get(caller.data_mut());
-        let v = finish(f(cx, &args[..params.len().min(6)]))?;
-        if let Some(slot) = results.first_mut() {
-            *slot = if want_i32 {
-                Val::I32(v as i32)
-            } else {
-                Val::I64(v)
-            };
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
 /// Makes every `wali` import of `module` resolvable, whatever the module
-/// declares: a table syscall imported with another type is adapted (its
-/// arguments widened, its result narrowed or dropped, as `SYS_exit (i32)`
-/// in older guests), an unknown `SYS_*` import returns `-ENOSYS`, and the
-/// wali-musl internals (`__restore`, `__clone` ...) trap if ever called.
-/// Call after [`add_to_linker`]; it enables shadowing on `linker`.
+/// declares, as `wali_core::run::plan` decides: a table syscall imported
+/// with another type, or under an alias name, is adapted (its arguments
+/// widened, its result narrowed or dropped, as `SYS_exit (i32)` in older
+/// guests) and goes through the same policy and trace as the typed glue;
+/// an unknown `SYS_*` import returns `-ENOSYS`; the old crt names
+/// `__call_ctors`/`__call_dtors` return 0; the wali-musl internals
+/// (`__restore`, `__clone` ...) trap if ever called.
+///
+/// Call after [`add_to_linker`]. A table syscall declared with another
+/// type replaces the definition `add_to_linker` made, which wasmtime only
+/// allows on a linker with shadowing on (`linker.allow_shadowing(true)`);
+/// this function does not switch it on for you, and fails naming the
+/// import when such a module meets a linker without it.
 pub fn link_module<T, G>(linker: &mut Linker<T>, module: &Module, get: G) -> Result<()>
 where
     T: 'static,
     G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
 {
-    linker.allow_shadowing(true);
     for imp in module.imports() {
         if imp.module() != MODULE {
             continue;
@@ -233,45 +175,55 @@ where
             continue;
         };
         let name = imp.name();
-        if name == wali_core::transform::imports::SIGSAVE
-            || name == wali_core::transform::imports::LONGJMP_PREPARE
-        {
-            continue;
-        }
-        if let Some(spec) = wali_spec::syscall_by_import(name) {
-            let is_alias = wali_spec::ALIASES.iter().any(|(a, _)| *a == name);
-            if !is_alias && same_type(&ty, spec.params, Some(V::I64)) {
-                continue;
+        let params: Vec<Option<V>> = ty.params().map(|t| val_type(&t)).collect();
+        let results: Vec<Option<V>> = ty.results().map(|t| val_type(&t)).collect();
+        let defined = match plan(name, &params, &results).map_err(wasmtime::Error::msg)? {
+            Import::Table => continue,
+            Import::Adapted(a) => {
+                let fty = ty.clone();
+                linker.func_new(
+                    MODULE,
+                    name,
+                    ty.clone(),
+                    move |mut caller, params, results| {
+                        let args: Vec<i64> = params.iter().map(to_i64).collect();
+                        let r = a.call(get(caller.data_mut()), &args);
+                        let v = after(&mut caller, get, r)?;
+                        store_result(&fty, results, v);
+                        Ok(())
+                    },
+                )
             }
-            define_raw(linker, name, spec.name, ty, get)?;
-        } else if let Some(aux) = wali_spec::aux_by_name(name) {
-            if !same_type(&ty, aux.params, aux.result) {
-                return Err(wasmtime::Error::msg(format!(
-                    "import wali.{name} has type {ty}, but WALI defines it as {:?} -> {:?}",
-                    aux.params, aux.result
-                )));
+            Import::Unknown => {
+                let (owned, fty) = (name.to_string(), ty.clone());
+                linker.func_new(MODULE, name, ty.clone(), move |mut caller, _, results| {
+                    let v = wali_core::entry::unknown(get(caller.data_mut()), &owned);
+                    store_result(&fty, results, v);
+                    Ok(())
+                })
             }
-        } else if name.starts_with("SYS_") {
-            let owned = name.to_string();
-            linker.func_new(MODULE, name, ty, move |mut caller, _params, results| {
-                get(caller.data_mut()).unsupported(&owned);
-                store_result(results, -(libc::ENOSYS as i64));
-                Ok(())
-            })?;
-        } else if matches!(name, "__call_ctors" | "__call_dtors") {
-            // The names an older WALI crt used for __init/__deinit.
-            linker.func_new(MODULE, name, ty, |_, _, results| {
-                store_result(results, 0);
-                Ok(())
-            })?;
-        } else {
-            let owned = name.to_string();
-            linker.func_new(MODULE, name, ty, move |_, _, _| {
-                Err(wasmtime::Error::new(Ctrl::Abort(format!(
-                    "wali.{owned} is not provided by this runtime"
-                ))))
-            })?;
-        }
+            Import::Zero => {
+                let fty = ty.clone();
+                linker.func_new(MODULE, name, ty.clone(), move |_, _, results| {
+                    store_result(&fty, results, 0);
+                    Ok(())
+                })
+            }
+            Import::Internal => {
+                let owned = name.to_string();
+                linker.func_new(MODULE, name, ty.clone(), move |_, _, _| {
+                    Err(wasmtime::Error::new(wali_core::run::internal_called(
+                        &owned,
+                    )))
+                })
+            }
+        };
+        defined.map_err(|e| {
+            e.context(format!(
+                "wali.{name}: a module declaring a table syscall with another type needs a \
+                 linker that allows shadowing (linker.allow_shadowing(true)) before link_module"
+            ))
+        })?;
     }
     Ok(())
 }

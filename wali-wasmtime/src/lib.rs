@@ -34,7 +34,7 @@ pub use glue::{add_to_linker, link_module};
 pub use run::{
     attach_memory, config, new_store, run_file, run_instance, setup_store, Outcome, Runner,
 };
-pub use threads::{add_threads_to_linker, define_memory, ThreadSupport};
+pub use threads::{define_memory, ThreadSupport};
 pub use wali_core::transform::Options as TransformOptions;
 pub use wali_core::{Ctrl, GuestMemory, NetRule, Policy, Stdio, WaliCtx, WaliCtxBuilder};
 

@@ -22,29 +22,7 @@ pub fn config() -> Config {
     c
 }
 
-/// How a guest ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The guest exited (`exit_group`, `__proc_exit`, or `_start` returned: 0).
-    Exited(i32),
-    /// The guest was ended as by signal `signal` (a wasm trap, or an abort).
-    Killed { signal: i32, message: String },
-    /// The guest exec'd a wasm program, which should replace it in this
-    /// process ([`Runner::run`] does so; a host driving instances itself
-    /// runs the request's module with `request.builder(old process)`).
-    Exec(Box<wali_core::ExecRequest>),
-}
-
-impl Outcome {
-    /// The status a shell sees: the exit code's low 8 bits, or 128 + signal.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Exited(c) => wali_core::exit_status(*c),
-            Outcome::Killed { signal, .. } => 128 + signal,
-            Outcome::Exec(_) => 0,
-        }
-    }
-}
+pub use wali_core::Outcome;
 
 /// Checks that `instance` exports a shared memory named `memory` and
 /// attaches it to the context.
@@ -71,69 +49,41 @@ pub fn attach_memory<T>(
     Ok(())
 }
 
-/// Maps the error that ended a guest call to an outcome.
+/// Maps the error that ended a guest call to an outcome: a control value
+/// of core, an uncaught exception, or a trap (named by core's table).
 pub(crate) fn outcome_of(e: wasmtime::Error) -> Result<Outcome> {
+    use wali_core::Trap as K;
     if let Some(c) = e.downcast_ref::<Ctrl>() {
-        return Ok(match c {
-            Ctrl::Exit(code) | Ctrl::ExitThread(code) => Outcome::Exited(*code),
-            Ctrl::Exec(req) => Outcome::Exec(req.clone()),
-            Ctrl::Abort(msg) => Outcome::Killed {
-                signal: if msg.starts_with("killed:") {
-                    libc::SIGKILL
-                } else {
-                    libc::SIGABRT
-                },
-                message: msg.clone(),
-            },
-            Ctrl::Errno(e) => Outcome::Killed {
-                signal: libc::SIGABRT,
-                message: format!("unexpected errno {e}"),
-            },
-        });
+        return Ok(Outcome::of_ctrl(c));
     }
     if e.downcast_ref::<wasmtime::ThrownException>().is_some() {
-        // The setjmp transform's longjmp found no active setjmp frame.
-        return Ok(Outcome::Killed {
-            signal: libc::SIGSEGV,
-            message:
-                "longjmp to a jump buffer whose setjmp caller has returned (a bug in the guest)"
-                    .into(),
-        });
+        return Ok(Outcome::of_trap(K::UncaughtException, "", None));
     }
-    if let Some(t) = e.downcast_ref::<Trap>() {
-        let signal = match t {
-            Trap::MemoryOutOfBounds
-            | Trap::StackOverflow
-            | Trap::TableOutOfBounds
-            | Trap::IndirectCallToNull => libc::SIGSEGV,
-            Trap::HeapMisaligned => libc::SIGBUS,
-            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger => {
-                libc::SIGFPE
-            }
-            Trap::UnreachableCodeReached | Trap::BadSignature => libc::SIGILL,
-            Trap::OutOfFuel => libc::SIGXCPU,
-            _ => libc::SIGABRT,
-        };
-        let func = e.downcast_ref::<WasmBacktrace>().and_then(|bt| {
-            bt.frames().first().map(|f| {
-                f.func_name()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("function #{}", f.func_index()))
-            })
-        });
-        let what = t.to_string();
-        let what = if what.starts_with("wasm trap") {
-            what
-        } else {
-            format!("wasm trap: {what}")
-        };
-        let message = match func {
-            Some(f) => format!("{what} in {f}"),
-            None => what,
-        };
-        return Ok(Outcome::Killed { signal, message });
-    }
-    Err(e)
+    let Some(t) = e.downcast_ref::<Trap>() else {
+        return Err(e);
+    };
+    let kind = match t {
+        Trap::MemoryOutOfBounds => K::MemoryOutOfBounds,
+        Trap::StackOverflow => K::StackOverflow,
+        Trap::TableOutOfBounds => K::TableOutOfBounds,
+        Trap::IndirectCallToNull => K::IndirectCallToNull,
+        Trap::HeapMisaligned => K::HeapMisaligned,
+        Trap::IntegerDivisionByZero => K::IntegerDivisionByZero,
+        Trap::IntegerOverflow => K::IntegerOverflow,
+        Trap::BadConversionToInteger => K::BadConversionToInteger,
+        Trap::UnreachableCodeReached => K::Unreachable,
+        Trap::BadSignature => K::BadSignature,
+        Trap::OutOfFuel => K::OutOfFuel,
+        _ => K::Other,
+    };
+    let func = e.downcast_ref::<WasmBacktrace>().and_then(|bt| {
+        bt.frames().first().map(|f| {
+            f.func_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("function #{}", f.func_index()))
+        })
+    });
+    Ok(Outcome::of_trap(kind, &t.to_string(), func))
 }
 
 /// Prepares a store for WALI guests: signal delivery to a guest that
@@ -155,12 +105,7 @@ pub fn setup_store<T: 'static>(
         let _ = store.set_fuel(fuel);
     }
     store.epoch_deadline_callback(move |mut ctx| {
-        if get(ctx.data_mut()).process().is_killed() {
-            return Err(wasmtime::Error::new(Ctrl::Abort(
-                "killed: the policy's timeout expired".into(),
-            )));
-        }
-        if wali_core::sys::signal::pending() {
+        if wali_core::entry::safe_point(get(ctx.data_mut())).map_err(wasmtime::Error::new)? {
             let t = get(ctx.data_mut())
                 .adapter_data::<crate::signals::Trampolines>()
                 .cloned();
@@ -204,28 +149,13 @@ pub fn run_instance<T: 'static>(
         .get_typed_func::<(), ()>(&mut *store, "_start")
         .map_err(|_| wasmtime::Error::msg("not a WALI module: it exports no `_start` function"))?;
     let outcome = match start.call(&mut *store, ()) {
-        Ok(()) => Ok(Outcome::Exited(0)),
-        Err(e) => outcome_of(e),
+        Ok(()) => Outcome::Exited(0),
+        Err(e) => outcome_of(e)?,
     };
-    if get(store.data_mut()).process().is_forked_child() {
-        if let Ok(o @ (Outcome::Exited(_) | Outcome::Killed { .. })) = &outcome {
-            die(o);
-        }
-    }
-    outcome
-}
-
-/// A process the guest forked ends with the guest: it must not return
-/// into the host's code, which did not fork and does not expect to return
-/// twice. A guest killed by a trap dies of the matching signal, so its
-/// parent sees WIFSIGNALED as it would for a native process.
-pub(crate) fn die(o: &Outcome) -> ! {
-    match o {
-        Outcome::Killed { signal, message } => {
-            wali_core::end_process(Some((*signal, message)), o.exit_code())
-        }
-        _ => wali_core::end_process(None, o.exit_code()),
-    }
+    Ok(wali_core::run::program_ended(
+        get(store.data_mut()),
+        outcome,
+    ))
 }
 
 struct RunState {
@@ -237,6 +167,7 @@ fn get(s: &mut RunState) -> &mut WaliCtx {
 }
 
 /// Runs WALI programs: one engine, an optional compiled-module cache.
+#[derive(Clone)]
 pub struct Runner {
     engine: Engine,
     config: Config,
@@ -330,75 +261,83 @@ impl Runner {
 
     /// Runs `module` as a program with context `ctx`; returns how it
     /// ended. A guest's exec of a wasm program replaces it here, in the
-    /// same process (pid, descriptors, working directory kept).
+    /// same process (pid, descriptors, working directory kept), also when
+    /// another thread than the main one execs (the other threads end, as
+    /// on Linux).
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
+        ctx.process().arm_timeout(crate::signals::interrupt_all);
         // Descriptors the host had before the guest ran are its own (the
         // runtime's included): an exec does not close them.
-        ctx.process().arm_timeout(crate::signals::interrupt_all);
-        let host_fds = if self.close_on_exec {
-            wali_core::sys::open_fds()
-        } else {
-            Vec::new()
+        let execs = wali_core::run::ExecLoop::new(self.close_on_exec);
+        let first = self.run_once(module, ctx)?;
+        let mut child: Option<Runner> = None;
+        execs.run(first, |req| {
+            if child.is_none() {
+                child = Some(self.for_exec()?);
+            }
+            child.as_ref().expect("set above").run_request(req)
+        })
+    }
+
+    /// The runner an exec'd program runs with: it compiles without helper
+    /// threads (after a guest's fork they do not exist in this process).
+    fn for_exec(&self) -> Result<Runner> {
+        let mut c = self.config.clone();
+        c.parallel_compilation(false);
+        Ok(Runner {
+            engine: Engine::new(&c)?,
+            config: c,
+            ..self.clone()
+        })
+    }
+
+    /// Loads and runs the program of an exec request (`Ok(Err)`: it cannot
+    /// be loaded).
+    fn run_request(&self, req: &wali_core::ExecRequest) -> Result<Result<Outcome, String>> {
+        let module = match self.load(&req.path) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e.to_string())),
         };
-        let mut outcome = self.run_once(module, ctx)?;
-        // The exec'd program compiles without helper threads: after a
-        // guest's fork they do not exist in this process.
-        let mut child_engine: Option<Runner> = None;
-        while let Outcome::Exec(req) = &outcome {
-            let req = req.clone();
-            let old = self.verbosity;
-            if self.close_on_exec {
-                wali_core::sys::close_cloexec_fds(&host_fds);
-            }
-            if child_engine.is_none() {
-                let mut c = self.config.clone();
-                c.parallel_compilation(false);
-                let r = Runner::with_config(&c)?
-                    .transforms(self.transforms)
-                    .verbosity(old);
-                child_engine = Some(Runner {
-                    cache: self.cache.clone(),
-                    ..r
-                });
-            }
-            let runner = child_engine.as_ref().expect("set above");
-            let module = match runner.load(&req.path) {
-                Ok(m) => m,
-                Err(e) => {
-                    return Ok(Outcome::Killed {
-                        signal: libc::SIGKILL,
-                        message: format!("exec {}: {e}", req.path.display()),
-                    })
-                }
-            };
-            let ctx = req.builder(old);
-            let ctx = ctx
-                .build()
-                .map_err(|e| wasmtime::Error::msg(format!("exec: {e}")))?;
-            outcome = runner.run_once(&module, ctx)?;
-        }
-        Ok(outcome)
+        let ctx = req
+            .builder(self.verbosity)
+            .build()
+            .map_err(|e| wasmtime::Error::msg(format!("exec: {e}")))?;
+        self.run_once(&module, ctx).map(Ok)
     }
 
     fn run_once(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
         check_wali_module(module)?;
+        ctx.process().set_run_loop_thread();
         let mut linker = Linker::new(&self.engine);
+        // This linker is the runner's own: link_module may replace a table
+        // syscall the module declares with another type.
+        linker.allow_shadowing(true);
         add_to_linker(&mut linker, get)?;
         link_module(&mut linker, module, get)?;
         let mut store = new_store(&self.engine, RunState { wali: ctx }, get);
         crate::threads::define_memory(&mut linker, &store, module)?;
-        let threads = crate::threads::add_threads_to_linker(
-            &mut linker,
+        // A thread that execs in a child it forked (no run loop there)
+        // runs the program itself.
+        let me = self.clone();
+        let exec: crate::threads::ExecHere = Box::new(move |req| {
+            let r = me.for_exec().map_err(|e| e.to_string())?;
+            wali_core::run::ExecLoop::new(r.close_on_exec)
+                .run(Outcome::Exec(req), |req| r.run_request(req))
+                .map_err(|e| e.to_string())
+        });
+        let threads = crate::threads::ThreadSupport::with_exec(
             &self.engine,
             64 << 20,
             get,
             |wali| RunState { wali },
-        )?;
+            Some(exec),
+        );
         let pre = match linker.instantiate_pre(module) {
             Ok(p) => p,
             Err(e) => return outcome_of(e),
         };
         threads.ready(pre.clone());
+        threads.attach(&store.data().wali);
         let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return outcome_of(e),

@@ -3,10 +3,11 @@
 //! computes without making syscalls (the native handler bumps the epoch).
 
 use std::sync::atomic::{AtomicPtr, Ordering};
+use wali_core::run::HandlerCaller;
 use wali_core::sys::signal as sig;
 use wali_core::transform::exports;
 use wali_core::WaliCtx;
-use wasmtime::{AsContextMut, Engine, Instance, Result, TypedFunc};
+use wasmtime::{AsContextMut, Engine, Instance, Result, StoreContextMut, TypedFunc};
 
 /// The trampolines of one instance that call guest function pointers.
 #[derive(Clone)]
@@ -36,36 +37,43 @@ impl Trampolines {
     }
 }
 
-/// Runs the guest handlers of the pending signals.
+/// Runs the guest handlers of the pending signals (the loop is
+/// `wali_core::run::deliver_signals`; this is how wasmtime calls them).
 pub(crate) fn deliver<T: 'static>(
     mut store: impl AsContextMut<Data = T>,
     get: impl Fn(&mut T) -> &mut WaliCtx,
     t: &Trampolines,
 ) -> Result<()> {
-    const SA_SIGINFO: u64 = 4;
-    while let Some((signo, act)) = sig::take_pending(get(store.as_context_mut().data_mut())) {
-        let old = sig::enter_handler(get(store.as_context_mut().data_mut()), signo, &act);
-        let r = if act.flags & SA_SIGINFO != 0 {
-            match &t.v_iii {
-                Some(f) => {
-                    let (info, uc) =
-                        sig::siginfo_frame(get(store.as_context_mut().data_mut()), signo);
-                    let r = f.call(&mut store, (act.handler as i32, signo, info, uc));
-                    sig::release_siginfo(get(store.as_context_mut().data_mut()), info);
-                    r
-                }
-                None => Ok(()),
-            }
-        } else {
-            match &t.v_i {
-                Some(f) => f.call(&mut store, (act.handler as i32, signo)),
-                None => Ok(()),
-            }
-        };
-        sig::leave_handler(old);
-        r?;
+    struct Caller<'s, 't, T: 'static, G> {
+        store: StoreContextMut<'s, T>,
+        get: G,
+        t: &'t Trampolines,
     }
-    Ok(())
+    impl<T: 'static, G: Fn(&mut T) -> &mut WaliCtx> HandlerCaller for Caller<'_, '_, T, G> {
+        type Error = wasmtime::Error;
+        fn ctx(&mut self) -> &mut WaliCtx {
+            (self.get)(self.store.data_mut())
+        }
+        fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {
+            match &self.t.v_i {
+                Some(f) => f.call(&mut self.store, (handler, signo)).map(|()| true),
+                None => Ok(false),
+            }
+        }
+        fn call_v_iii(&mut self, handler: i32, signo: i32, info: i32, uc: i32) -> Result<bool> {
+            match &self.t.v_iii {
+                Some(f) => f
+                    .call(&mut self.store, (handler, signo, info, uc))
+                    .map(|()| true),
+                None => Ok(false),
+            }
+        }
+    }
+    wali_core::run::deliver_signals(&mut Caller {
+        store: store.as_context_mut(),
+        get,
+        t,
+    })
 }
 
 const SLOTS: usize = 8;

@@ -1,15 +1,16 @@
-//! Guest threads: `__wasm_thread_spawn(start, arg)` starts a host thread
-//! running a new instance of the same module over the same shared memory
-//! (the module's memory is an import after the load-time rewrite), which
-//! calls the guest's thread entry by table index.
+//! Guest threads: `__wasm_thread_spawn(start, arg)` (in wali-core) starts a
+//! host thread, which runs a new instance of the same module over the same
+//! shared memory (the module's memory is an import after the load-time
+//! rewrite) and calls the guest's thread entry by table index. This is
+//! wasmtime's [`ThreadRunner`]; the embedder's linker is not touched.
 
-use crate::run::{attach_memory, new_store, outcome_of, Outcome};
+use crate::run::{attach_memory, new_store, outcome_of};
 use std::sync::{Arc, OnceLock};
+use wali_core::aux::ThreadRunner;
+use wali_core::run::{thread_ended, Outcome, ThreadEnd};
 use wali_core::transform::{exports, memimport};
-use wali_core::WaliCtx;
-use wasmtime::{
-    Caller, Engine, ExternType, InstancePre, Linker, Module, Result, SharedMemory, Store,
-};
+use wali_core::{Ctrl, ExecRequest, WaliCtx};
+use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, Result, SharedMemory, Store};
 
 /// Creates the shared memory a rewritten module imports and defines it in
 /// `linker`; `None` when the module defines its own memory.
@@ -31,150 +32,123 @@ pub fn define_memory<T>(
     Ok(None)
 }
 
-/// Guest threads for an embedder's own store type: what
-/// [`add_threads_to_linker`] returns. Once the linker holds every import,
-/// hand it the module ready to instantiate with [`ThreadSupport::ready`];
-/// until then `__wasm_thread_spawn` returns -EAGAIN.
+/// How a thread that execs runs the new program where no run loop exists
+/// (a child forked by that thread): load it and run it and its execs to
+/// their end.
+pub(crate) type ExecHere = Box<dyn Fn(Box<ExecRequest>) -> Result<Outcome, String> + Send + Sync>;
+
+/// Guest threads for an embedder's own store type. Hand it the module
+/// ready to instantiate ([`ThreadSupport::ready`]) and attach it to each
+/// guest process's context ([`ThreadSupport::attach`]); until both are
+/// done `__wasm_thread_spawn` returns -EAGAIN.
 pub struct ThreadSupport<T> {
-    spawner: Arc<Spawner<T>>,
+    pre: Arc<OnceLock<InstancePre<T>>>,
+    runner: Arc<dyn ThreadRunner>,
 }
 
-impl<T> ThreadSupport<T> {
+impl<T: Send + 'static> ThreadSupport<T> {
+    /// Threads whose stores hold data that `make` builds from the thread's
+    /// context; `get` finds the context in it, as for
+    /// [`add_to_linker`](crate::add_to_linker). Host threads get `stack`
+    /// bytes of native stack. The module's linker needs its shared memory
+    /// ([`define_memory`]).
+    pub fn new<G, M>(engine: &Engine, stack: usize, get: G, make: M) -> ThreadSupport<T>
+    where
+        G: Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+        M: Fn(WaliCtx) -> T + Send + Sync + 'static,
+    {
+        ThreadSupport::with_exec(engine, stack, get, make, None)
+    }
+
+    pub(crate) fn with_exec<G, M>(
+        engine: &Engine,
+        stack: usize,
+        get: G,
+        make: M,
+        exec: Option<ExecHere>,
+    ) -> ThreadSupport<T>
+    where
+        G: Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+        M: Fn(WaliCtx) -> T + Send + Sync + 'static,
+    {
+        let pre = Arc::new(OnceLock::new());
+        let runner = Arc::new(Spawner {
+            pre: pre.clone(),
+            engine: engine.clone(),
+            stack,
+            get,
+            make,
+            exec,
+        });
+        ThreadSupport { pre, runner }
+    }
+
     /// The module as every thread instantiates it (from
     /// `linker.instantiate_pre(&module)`).
     pub fn ready(&self, pre: InstancePre<T>) {
-        let _ = self.spawner.pre.set(pre);
+        let _ = self.pre.set(pre);
+    }
+
+    /// Lets the guest process of `ctx` (and every thread and fork of it)
+    /// start threads.
+    pub fn attach(&self, ctx: &WaliCtx) {
+        ctx.process().set_thread_runner(self.runner.clone());
     }
 }
 
-/// Lets guests of `linker` start threads (`__wasm_thread_spawn`): each is a
-/// host thread with a store whose data `make` builds from the thread's
-/// context, running a new instance of the module over the shared memory
-/// (define it with [`define_memory`] first). `get` finds the context in the
-/// store data, as for [`add_to_linker`](crate::add_to_linker). Host threads
-/// get `stack` bytes of native stack.
-pub fn add_threads_to_linker<T, G, M>(
-    linker: &mut Linker<T>,
-    engine: &Engine,
+struct Spawner<T, G, M> {
+    pre: Arc<OnceLock<InstancePre<T>>>,
+    engine: Engine,
     stack: usize,
     get: G,
     make: M,
-) -> Result<ThreadSupport<T>>
+    exec: Option<ExecHere>,
+}
+
+impl<T, G, M> ThreadRunner for Spawner<T, G, M>
 where
     T: Send + 'static,
     G: Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
-    M: Fn(WaliCtx) -> T + Copy + Send + Sync + 'static,
+    M: Fn(WaliCtx) -> T + Send + Sync + 'static,
 {
-    let spawner = Arc::new(Spawner {
-        pre: OnceLock::new(),
-        engine: engine.clone(),
-        stack,
-    });
-    install(linker, spawner.clone(), get, make)?;
-    Ok(ThreadSupport { spawner })
-}
-
-/// What a spawning thread needs: the module ready to instantiate.
-pub(crate) struct Spawner<T> {
-    pub(crate) pre: OnceLock<InstancePre<T>>,
-    pub(crate) engine: Engine,
-    pub(crate) stack: usize,
-}
-
-/// Defines `__wasm_thread_spawn` in `linker` (shadowing the fallback) for
-/// stores whose data is made by `make` from a thread's context.
-pub(crate) fn install<T, G, M>(
-    linker: &mut Linker<T>,
-    spawner: Arc<Spawner<T>>,
-    get: G,
-    make: M,
-) -> Result<()>
-where
-    T: Send + 'static,
-    G: Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
-    M: Fn(WaliCtx) -> T + Copy + Send + Sync + 'static,
-{
-    linker.allow_shadowing(true);
-    linker.func_wrap(
-        wali_spec::MODULE,
-        "__wasm_thread_spawn",
-        move |mut caller: Caller<'_, T>, start: i32, arg: i32| -> Result<i32> {
-            let Some(pre) = spawner.pre.get().cloned() else {
-                return Ok(-libc::EAGAIN);
-            };
-            if !get(caller.data_mut()).process().thread_started() {
-                return Ok(-libc::EAGAIN);
-            }
-            let child = get(caller.data_mut()).new_thread(0);
-            let engine = spawner.engine.clone();
-            let (tx, rx) = std::sync::mpsc::sync_channel::<i32>(1);
-            let spawned = std::thread::Builder::new()
-                .name("wali-thread".into())
-                .stack_size(spawner.stack)
-                .spawn(move || {
-                    let tid = rustix::thread::gettid().as_raw_nonzero().get();
-                    let mut ctx = child;
-                    ctx.set_tid(tid);
-                    let _ = tx.send(tid);
-                    thread_main(&engine, &pre, make(ctx), get, start, arg, tid);
-                });
-            match spawned {
-                Ok(_) => Ok(rx.recv().unwrap_or(-libc::EAGAIN)),
-                Err(_) => {
-                    get(caller.data_mut()).process().thread_ended();
-                    Ok(-libc::EAGAIN)
-                }
-            }
-        },
-    )?;
-    Ok(())
-}
-
-fn thread_main<T: 'static>(
-    engine: &Engine,
-    pre: &InstancePre<T>,
-    data: T,
-    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
-    start: i32,
-    arg: i32,
-    tid: i32,
-) {
-    let mut store = new_store(engine, data, get);
-    struct Ended(std::sync::Arc<wali_core::Process>);
-    impl Drop for Ended {
-        fn drop(&mut self) {
-            self.0.thread_ended();
-        }
+    fn ready(&self) -> bool {
+        self.pre.get().is_some()
     }
-    let _ended = Ended(get(store.data_mut()).process().clone());
-    let r = (|| -> Result<()> {
-        let instance = pre.instantiate(&mut store)?;
-        attach_memory(&mut store, &instance, get)?;
-        let tramps = crate::signals::Trampolines::of(&mut store, &instance);
-        get(store.data_mut()).set_adapter_data(Box::new(tramps));
-        let entry =
-            instance.get_typed_func::<(i32, i32, i32), ()>(&mut store, exports::CALL_V_II)?;
-        entry.call(&mut store, (start, tid, arg))
-    })();
-    // The thread's end: clear and wake its tid word, as CLONE_CHILD_CLEARTID.
-    get(store.data_mut()).thread_exit_clear_tid();
-    let e = match r {
-        Ok(()) => return,
-        Err(e) => e,
-    };
-    if matches!(
-        e.downcast_ref::<wali_core::Ctrl>(),
-        Some(wali_core::Ctrl::ExitThread(_))
-    ) {
-        return;
+
+    fn host_stack_size(&self) -> usize {
+        self.stack
     }
-    match outcome_of(e) {
-        // exit_group from a thread ends the whole process.
-        Ok(Outcome::Exited(code)) => std::process::exit(wali_core::exit_status(code)),
-        Ok(o) => crate::run::die(&o),
-        Err(e) => {
-            eprintln!("wali: thread {tid}: {e}");
-            std::process::exit(1)
-        }
+
+    fn run_thread(&self, ctx: WaliCtx, start: i32, arg: i32) {
+        let get = self.get;
+        let tid = ctx.tid();
+        let mut store = new_store(&self.engine, (self.make)(ctx), get);
+        let r = (|| -> Result<()> {
+            let pre = self
+                .pre
+                .get()
+                .ok_or_else(|| wasmtime::Error::msg("not ready"))?;
+            let instance = pre.instantiate(&mut store)?;
+            attach_memory(&mut store, &instance, get)?;
+            let tramps = crate::signals::Trampolines::of(&mut store, &instance);
+            get(store.data_mut()).set_adapter_data(Box::new(tramps));
+            let entry =
+                instance.get_typed_func::<(i32, i32, i32), ()>(&mut store, exports::CALL_V_II)?;
+            entry.call(&mut store, (start, tid, arg))
+        })();
+        let end = match r {
+            Ok(()) => ThreadEnd::Returned,
+            Err(e) => match ThreadEnd::of_ctrl(e.downcast_ref::<Ctrl>()) {
+                Some(end) => end,
+                None => match outcome_of(e) {
+                    Ok(o) => ThreadEnd::Outcome(o),
+                    Err(e) => ThreadEnd::HostError(e.to_string()),
+                },
+            },
+        };
+        thread_ended(get(store.data_mut()), end, |req| match &self.exec {
+            Some(f) => f(req),
+            None => Err("exec from a guest thread needs wali::Runner".into()),
+        });
     }
 }

@@ -363,10 +363,9 @@ pub fn fork(cx: &mut WaliCtx) -> SysResult {
             .into());
     }
     if pid == 0 {
+        let parent_tid = cx.tid;
         cx.tid = rustix::thread::gettid().as_raw_nonzero().get();
-        cx.proc
-            .forked
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        cx.proc.forked_from(parent_tid);
     }
     Ok(pid as i64)
 }
@@ -624,10 +623,11 @@ pub fn open_fds() -> Vec<i32> {
 
 /// Closes the close-on-exec descriptors of the process, as the kernel's
 /// execve does, except those in `keep` (the host's own, open before the
-/// guest started); used when a wasm exec replaces the guest in place.
+/// guest started) and those the host reserved ([`crate::hostfd`]); used
+/// when a wasm exec replaces the guest in place.
 pub fn close_cloexec_fds(keep: &[i32]) {
     for fd in open_fds() {
-        if keep.contains(&fd) {
+        if keep.contains(&fd) || crate::hostfd::is_reserved(fd) {
             continue;
         }
         // SAFETY: F_GETFD/close on descriptor numbers the guest opened; a
@@ -696,7 +696,9 @@ fn private_futex(
                     Some(WaitResult::Woken) => return Ok(Some(0)),
                     Some(WaitResult::Mismatch) => return Err(Errno::AGAIN.into()),
                     Some(WaitResult::TimedOut) => {
-                        if super::signal::pending() {
+                        // A signal, or the process's end (the safe point
+                        // after this call ends the thread).
+                        if super::signal::pending() || cx.proc.is_killed() {
                             return Err(Errno::INTR.into());
                         }
                     }

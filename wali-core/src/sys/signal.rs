@@ -146,6 +146,12 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mu
     } else {
         PENDING.fetch_or(bit, Ordering::SeqCst);
     }
+    interrupt_guests();
+}
+
+/// Makes every computing guest thread of the process reach a safe point
+/// soon (the adapters' interrupt hooks). Async-signal-safe.
+pub fn interrupt_guests() {
     for slot in &INTERRUPT {
         let f = slot.load(Ordering::SeqCst);
         if f != 0 {
