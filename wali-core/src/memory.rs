@@ -291,7 +291,10 @@ mod tests {
 
     /// A heap-backed guest memory for unit tests.
     pub(crate) struct VecMem(#[allow(dead_code)] Mutex<Vec<u8>>, *mut u8, usize);
+    // SAFETY: the pointer is into the Vec the struct owns, which is never
+    // reallocated; tests touch it through `Mem`'s checked accessors.
     unsafe impl Send for VecMem {}
+    // SAFETY: as above.
     unsafe impl Sync for VecMem {}
     impl VecMem {
         pub(crate) fn new(size: usize) -> Arc<VecMem> {

@@ -152,9 +152,7 @@ mod tests {
         let pid = unsafe { syscall0(libc::SYS_getpid) }.unwrap();
         assert_eq!(pid, std::process::id() as i64);
         // SAFETY: close of an invalid fd touches no memory.
-        assert_eq!(
-            unsafe { syscall1(libc::SYS_close, sx(-1)) }.unwrap_err(),
-            Errno::BADF
-        );
+        let r = unsafe { syscall1(libc::SYS_close, sx(-1)) };
+        assert_eq!(r.unwrap_err(), Errno::BADF);
     }
 }

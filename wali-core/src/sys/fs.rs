@@ -607,9 +607,10 @@ pub fn memfd_create(cx: &mut WaliCtx, name: i32, flags: i32) -> SysResult {
 /// `close_range(first, last, flags)`
 pub fn close_range(_cx: &mut WaliCtx, first: i32, last: i32, flags: i32) -> SysResult {
     let (first, last) = (first as u32, last as u32);
-    // SAFETY (all three calls): no pointer argument.
-    let call =
-        |a: u32, b: u32| unsafe { syscall3(SYS_close_range, a as usize, b as usize, zx(flags)) };
+    let call = |a: u32, b: u32| {
+        // SAFETY: no pointer argument.
+        unsafe { syscall3(SYS_close_range, a as usize, b as usize, zx(flags)) }
+    };
     let keep = crate::hostfd::reserved_in(first, last);
     if keep.is_empty() {
         return Ok(call(first, last)?);

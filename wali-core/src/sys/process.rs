@@ -710,8 +710,8 @@ fn private_futex(
             let n = mem.atomic_notify(uaddr, val.max(0) as u32);
             let h = cx.mem.buf(uaddr, 4)?;
             let left = (val.max(0) as u32).saturating_sub(n) as usize;
-            // SAFETY: futex wake on an aligned guest word.
             let k = if left > 0 {
+                // SAFETY: futex wake on an aligned guest word.
                 unsafe { syscall3(SYS_futex, p(h), zx(op), left) }?
             } else {
                 0

@@ -15,7 +15,10 @@ pub struct Guarded {
     pub base: *mut u8,
     pub size: usize,
 }
+// SAFETY: the mapping is never unmapped or moved; calls reach it only
+// through `Mem`'s checked accessors.
 unsafe impl Send for Guarded {}
+// SAFETY: as above.
 unsafe impl Sync for Guarded {}
 
 const GUARD: usize = 1 << 20;
@@ -121,25 +124,11 @@ pub const SKIP: &[&str] = &[
     "close_range",
     "dup2",
     "dup3",
-    "ioctl",
-    "fcntl",
-    "read",
-    "readv",
-    "pread64",
-    "preadv",
-    "recvfrom",
-    "recvmsg",
     "accept",
     "accept4",
     "wait4",
     "waitid",
     "flock",
-    "write",
-    "writev",
-    "pwrite64",
-    "pwritev",
-    "sendto",
-    "sendmsg",
     "sendfile",
     "shutdown",
     // a FIFO made in the scratch directory would block a later open of it,
@@ -150,6 +139,19 @@ pub const SKIP: &[&str] = &[
     // (disk) would exhaust the machine, not the host's checks
     "fallocate",
 ];
+
+/// Calls that would block, or change a descriptor the process depends on,
+/// if given any descriptor: their descriptors are only the scratch pipe
+/// and socket pair (non-blocking, put back so after every call), -1, or a
+/// number that is not open.
+pub const SCRATCH_FDS_ONLY: &[&str] = &[
+    "read", "readv", "pread64", "preadv", "recvfrom", "recvmsg", "write", "writev", "pwrite64",
+    "pwritev", "sendto", "sendmsg", "fcntl",
+];
+
+/// Calls whose descriptor is only the scratch pipe, -1 or one not open
+/// (a socket's ioctls reach network devices).
+pub const PIPE_ONLY: &[&str] = &["ioctl"];
 
 /// Where the arguments come from: a seeded generator in the test, the
 /// fuzzer's input in the fuzz target.
@@ -214,6 +216,7 @@ pub struct Harness {
     pub cx: WaliCtx,
     specs: Vec<&'static wali_spec::SyscallSpec>,
     pipe: [i32; 2],
+    socks: [i32; 2],
     base: i64,
     /// Bytes of guest memory (from its start) the source may fill before
     /// a call; 0 keeps memory zeroed, so every in-bounds path is "" and no
@@ -231,19 +234,24 @@ impl Harness {
             .iter()
             .filter(|s| !SKIP.contains(&s.name))
             .collect();
-        // Descriptors the calls may use: a scratch pipe, beside -1 and garbage.
-        let base = wali_core::sys::open_fds().into_iter().max().unwrap_or(2) as i64 + 2;
+        // Descriptors the calls may use: a scratch pipe and socket pair,
+        // beside -1 and garbage, and those the calls open (above `base`).
         let mut pipe = [0i32; 2];
         // SAFETY: pipe2 writes two ints into `pipe`.
-        assert_eq!(
-            unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
-            0
-        );
+        let r = unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+        assert_eq!(r, 0);
+        let mut socks = [0i32; 2];
+        let ty = libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+        // SAFETY: socketpair writes two ints into `socks`.
+        let r = unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, socks.as_mut_ptr()) };
+        assert_eq!(r, 0);
+        let base = wali_core::sys::open_fds().into_iter().max().unwrap_or(2) as i64 + 2;
         Harness {
             mem,
             cx,
             specs,
             pipe,
+            socks,
             base,
             fill: 0,
             calls: 0,
@@ -274,16 +282,20 @@ impl Harness {
             // calls themselves opened, or one that is not open.
             let is_fd = spec.param_names.get(k).is_some_and(|n| n.ends_with("fd"));
             if is_fd {
+                let scratch = SCRATCH_FDS_ONLY.contains(&name) || PIPE_ONLY.contains(&name);
                 *a = match r.next() % 4 {
                     0 => -1,
                     1 => self.pipe[(self.calls % 2) as usize] as i64,
+                    2 if PIPE_ONLY.contains(&name) => self.pipe[(r.next() % 2) as usize] as i64,
+                    2 if scratch => self.socks[(r.next() % 2) as usize] as i64,
                     2 => self.base + 1 + (r.next() % 64) as i64,
                     _ => 100_000 + (r.next() % 100) as i64,
                 };
             }
         }
         self.calls += 1;
-        // SAFETY: `mem` is ours: `size` writable bytes at `base`.
+        // SAFETY: `mem` is ours: `size` writable bytes at `base`, and no
+        // other reference to them exists during this call.
         let m = unsafe { std::slice::from_raw_parts_mut(self.mem.base, self.mem.size) };
         m.fill(0);
         let mut i = 0;
@@ -296,7 +308,25 @@ impl Harness {
             Err(wali_core::Ctrl::Errno(_)) => {}
             Err(e) => panic!("{name}{args:?}: {e}"),
         }
+        self.restore_scratch();
         let e = wali_core::encode(f(&mut self.cx, &[-1; 6]));
         assert!(matches!(e, Ok(v) if v >= -4095), "{name}(-1...) = {e:?}");
+    }
+
+    /// Puts the scratch descriptors back as they were made (a call may
+    /// have cleared `O_NONBLOCK`, set `O_ASYNC` or `FD_CLOEXEC` off), and
+    /// drains what the calls wrote into them, so a later read never
+    /// blocks and a write never fills them for good.
+    fn restore_scratch(&self) {
+        let mut buf = [0u8; 4096];
+        for fd in self.pipe.iter().chain(&self.socks) {
+            // SAFETY: fcntl and read on descriptors the harness owns, into
+            // a local buffer.
+            unsafe {
+                libc::fcntl(*fd, libc::F_SETFL, libc::O_NONBLOCK);
+                libc::fcntl(*fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                while libc::read(*fd, buf.as_mut_ptr().cast(), buf.len()) > 0 {}
+            }
+        }
     }
 }
