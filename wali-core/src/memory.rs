@@ -7,11 +7,29 @@ use std::sync::Arc;
 
 /// The guest's linear memory, as an engine exposes it.
 ///
-/// Implementations must uphold: `base()` never changes for the lifetime of
-/// the object, and the `size()` bytes from `base()` are readable and writable
-/// host memory for as long as the object lives (a WALI memory is shared and
-/// never moves). Size never decreases.
-pub trait GuestMemory: Send + Sync {
+/// wali-core turns checked guest addresses into host pointers from
+/// `base()` and `size()` and hands them to the kernel and to its own reads
+/// and writes; the soundness of every such access rests on this contract.
+///
+/// # Safety
+///
+/// An implementation promises:
+/// - `base()` is the same address for the lifetime of the object, and the
+///   `size()` bytes from it are readable and writable host memory for as
+///   long as the object lives (and at least while any wali call that
+///   reached it through a [`Mem`] runs): a WALI memory is shared and never
+///   moves. Other threads (the guest's) may access the bytes concurrently;
+///   wali accesses them as a kernel would, never through `&`/`&mut`
+///   references that assume exclusivity.
+/// - `size()` never decreases, and never exceeds `max_size()`; the memory
+///   grows only through [`GuestMemory::grow`] (or the guest's own
+///   `memory.grow`), which keeps `base()`.
+/// - wali may place `MAP_FIXED` mappings (file-backed, shared or anonymous)
+///   over page-aligned ranges inside `[base, base + size)`, and replace
+///   them with anonymous zero pages again; the implementation must keep
+///   that range reserved for the memory (not unmap or reuse it) while the
+///   object lives.
+pub unsafe trait GuestMemory: Send + Sync {
     /// Host address of guest address 0.
     fn base(&self) -> *mut u8;
     /// Current size in bytes.
@@ -303,7 +321,9 @@ mod tests {
             Arc::new(VecMem(Mutex::new(v), p, size))
         }
     }
-    impl GuestMemory for VecMem {
+    // SAFETY: the Vec is never reallocated (its size is fixed) and lives as
+    // long as the object; tests map nothing over it.
+    unsafe impl GuestMemory for VecMem {
         fn base(&self) -> *mut u8 {
             self.1
         }

@@ -51,7 +51,12 @@ impl WasmerMemory {
     }
 }
 
-impl GuestMemory for WasmerMemory {
+// SAFETY: a wasmer shared memory is a static mmap reservation of its
+// maximum size that never moves (`base` is refreshed only to read the same
+// address after growth); it grows only through `grow` or `memory.grow`,
+// and the reservation stays while the `Memory` handle this object holds
+// lives.
+unsafe impl GuestMemory for WasmerMemory {
     fn base(&self) -> *mut u8 {
         self.base.get() as *mut u8
     }

@@ -41,7 +41,13 @@ pub use wali_core::{Ctrl, GuestMemory, NetRule, Policy, Stdio, WaliCtx, WaliCtxB
 /// The guest's shared linear memory as wali-core sees it.
 pub struct WasmtimeMemory(pub wasmtime::SharedMemory);
 
-impl GuestMemory for WasmtimeMemory {
+// SAFETY: a wasmtime `SharedMemory` is reserved at its maximum size up
+// front and never moves (shared memories cannot be relocated, other
+// threads hold raw pointers into them); `data()` is its current accessible
+// part, growth happens only through `grow` or the guest's `memory.grow`,
+// and wasmtime never unmaps or reuses the reservation while the memory
+// (which this object holds a handle to) lives.
+unsafe impl GuestMemory for WasmtimeMemory {
     fn base(&self) -> *mut u8 {
         self.0.data().as_ptr() as *mut u8
     }

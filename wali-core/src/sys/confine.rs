@@ -10,9 +10,9 @@
 //! outside every tree, or one that escapes, is EACCES; a write in a
 //! read-only tree is EACCES.
 
-use crate::raw::{p, sx};
+use crate::raw::sx;
 use crate::{Errno, WaliCtx};
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -111,30 +111,20 @@ fn tree<'a>(cx: &'a WaliCtx, abs: &[u8]) -> Option<(&'a std::path::Path, Vec<u8>
     best
 }
 
-fn openat2(dirfd: i32, path: &CStr, flags: u64, mode: u64) -> Result<OwnedFd, Errno> {
-    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-    const RESOLVE_BENEATH: u64 = 0x08;
-    let how = [
-        flags | libc::O_CLOEXEC as u64,
-        mode,
-        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    ];
-    // SAFETY: `how` is a host `struct open_how` (flags, mode, resolve).
-    let r = unsafe {
-        crate::raw::syscall4(
-            libc::SYS_openat2,
-            sx(dirfd),
-            p(path.as_ptr()),
-            p(how.as_ptr()),
-            24,
-        )
-    };
-    match r {
-        // An escape attempt.
-        Err(Errno::XDEV) => Err(Errno::ACCESS),
-        // SAFETY: the kernel returned a new descriptor we now own.
-        Ok(fd) => Ok(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as i32) }),
-        Err(e) => Err(e),
+/// `openat2` beneath `dirfd` (no `..`, absolute or magic-link escape),
+/// close-on-exec. `EAGAIN`, which `RESOLVE_BENEATH` returns when a rename
+/// raced the resolution, is retried; an escape attempt (`EXDEV`) is
+/// `EACCES`.
+fn openat2(dirfd: BorrowedFd<'_>, path: &CStr, flags: u32, mode: u32) -> Result<OwnedFd, Errno> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let oflags = OFlags::from_bits_retain(flags) | OFlags::CLOEXEC;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+    loop {
+        match rustix::fs::openat2(dirfd, path, oflags, Mode::from_bits_retain(mode), resolve) {
+            Err(Errno::AGAIN) => continue,
+            Err(Errno::XDEV) => return Err(Errno::ACCESS),
+            r => return r,
+        }
     }
 }
 
@@ -195,7 +185,7 @@ pub(crate) fn resolve(
     match last {
         Last::Follow => {
             let rel = CString::new(rel).map_err(|_| Errno::INVAL)?;
-            let fd = openat2(rootfd.as_raw_fd(), &rel, libc::O_PATH as u64, 0)?;
+            let fd = openat2(rootfd.as_fd(), &rel, libc::O_PATH as u32, 0)?;
             let name = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL");
             Ok(Target {
                 dirfd: sx(libc::AT_FDCWD),
@@ -221,9 +211,9 @@ pub(crate) fn resolve(
             }
             let parent = CString::new(parent).map_err(|_| Errno::INVAL)?;
             let fd = openat2(
-                rootfd.as_raw_fd(),
+                rootfd.as_fd(),
                 &parent,
-                (libc::O_PATH | libc::O_DIRECTORY) as u64,
+                (libc::O_PATH | libc::O_DIRECTORY) as u32,
                 0,
             )?;
             let name = CString::new(name).map_err(|_| Errno::INVAL)?;
@@ -266,17 +256,13 @@ pub(crate) fn open(
     }
     let rootfd = root_fd(root)?;
     let rel = CString::new(rel).map_err(|_| Errno::INVAL)?;
-    let mode = if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
-        mode as u32 as u64
+    // (O_TMPFILE includes O_DIRECTORY: only the whole of it takes a mode)
+    let mode = if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        mode as u32
     } else {
         0
     };
-    let fd = openat2(
-        rootfd.as_raw_fd(),
-        &rel,
-        (flags & !libc::O_CLOEXEC) as u32 as u64 | (flags & libc::O_CLOEXEC) as u64,
-        mode,
-    )?;
+    let fd = openat2(rootfd.as_fd(), &rel, flags as u32, mode)?;
     let raw = fd.as_raw_fd();
     std::mem::forget(fd);
     // Keep close-on-exec only if the guest asked for it.
