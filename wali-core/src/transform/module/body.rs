@@ -1,0 +1,165 @@
+//! Re-encoding function bodies with a plan's call mapping and polling.
+
+use super::Plan;
+use crate::transform::Error;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::Instruction;
+use wasmparser::{FunctionBody, Operator, ValType};
+
+impl Plan {
+    /// The check at a function entry or loop header: `fuel -= cost;` and
+    /// `if (flag || fuel < 0) poll();`, as far as each is planned.
+    fn emit_poll(&self, f: &mut wasm_encoder::Function, cost: u32) {
+        for i in self.poll_instructions(cost) {
+            f.instruction(&i);
+        }
+    }
+
+    pub(super) fn touches(&self, func: u32, body: &FunctionBody) -> Result<bool, Error> {
+        if self.poll.is_some() {
+            return Ok(true);
+        }
+        if self.call_map.is_empty()
+            && self.indirect_map.is_empty()
+            && !self.redirect_calls.iter().any(|r| r.0 == func)
+        {
+            return Ok(false);
+        }
+        let mut r = body.get_operators_reader()?;
+        while !r.eof() {
+            if self.map_op(func, &r.read()?).is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+pub fn enc_val(t: ValType) -> wasm_encoder::ValType {
+    // Only numeric types reach here; anything else would make the output
+    // fail validation (an error at compile time, not a panic).
+    RoundtripReencoder
+        .val_type(t)
+        .unwrap_or(wasm_encoder::ValType::I32)
+}
+
+/// The number of instructions of `body`, and of each loop's body (in the
+/// order the loops start).
+fn loop_lengths(body: &FunctionBody) -> Result<(u32, Vec<u32>), Error> {
+    let mut lens = Vec::new();
+    // Open blocks: for a loop, its slot in `lens` and where it started.
+    let mut open: Vec<Option<(usize, u32)>> = Vec::new();
+    let mut n = 0u32;
+    let mut r = body.get_operators_reader()?;
+    while !r.eof() {
+        let op = r.read()?;
+        n = n.saturating_add(1);
+        match op {
+            Operator::Loop { .. } => {
+                lens.push(1);
+                open.push(Some((lens.len() - 1, n)));
+            }
+            Operator::Block { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => open.push(None),
+            Operator::End => {
+                if let Some(Some((slot, start))) = open.pop() {
+                    lens[slot] = n.saturating_sub(start).max(1);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((n, lens))
+}
+
+/// Re-encodes `body` of function `func` with the plan's call mapping.
+pub(super) fn remap_body(
+    plan: &Plan,
+    func: u32,
+    params: u32,
+    body: &FunctionBody,
+) -> Result<wasm_encoder::Function, Error> {
+    let mut locals = Vec::new();
+    let mut next_local = params;
+    for l in body.get_locals_reader()? {
+        let (n, t) = l?;
+        next_local = next_local.saturating_add(n);
+        locals.push((
+            n,
+            RoundtripReencoder
+                .val_type(t)
+                .map_err(|e| Error(e.to_string()))?,
+        ));
+    }
+    // A scratch local for the slot of a fast-path call_indirect.
+    let scratch = next_local;
+    if !plan.fast_paths.is_empty() {
+        locals.push((1, wasm_encoder::ValType::I32));
+    }
+    let mut f = wasm_encoder::Function::new(locals);
+    // Fuel: the entry charges the function's length, each loop header its
+    // body's length (each time round), so a unit is about an instruction.
+    let (len, mut loop_costs) = if plan.fuel.is_some() {
+        loop_lengths(body)?
+    } else {
+        (1, Vec::new())
+    };
+    loop_costs.reverse();
+    plan.emit_poll(&mut f, len);
+    let mut r = body.get_operators_reader()?;
+    while !r.eof() {
+        let op = r.read()?;
+        if let Operator::Loop { .. } = op {
+            let i = RoundtripReencoder
+                .instruction(op)
+                .map_err(|e| Error(e.to_string()))?;
+            f.instruction(&i);
+            plan.emit_poll(&mut f, loop_costs.pop().unwrap_or(1));
+            continue;
+        }
+        if let Operator::CallIndirect {
+            type_index,
+            table_index: 0,
+        } = op
+        {
+            if let (Some(table), Some(d)) = (
+                plan.fast_paths.get(&type_index),
+                plan.indirect_map.get(&type_index),
+            ) {
+                // slot -> scratch; the exact-type table's entry null? the
+                // dispatcher : the plain call (the arguments pass through
+                // the `if` as its parameters)
+                f.instruction(&Instruction::LocalTee(scratch));
+                f.instruction(&Instruction::TableGet(*table));
+                f.instruction(&Instruction::RefIsNull);
+                f.instruction(&Instruction::If(wasm_encoder::BlockType::FunctionType(
+                    type_index,
+                )));
+                f.instruction(&Instruction::LocalGet(scratch));
+                f.instruction(&Instruction::Call(*d));
+                f.instruction(&Instruction::Else);
+                f.instruction(&Instruction::LocalGet(scratch));
+                f.instruction(&Instruction::CallIndirect {
+                    type_index,
+                    table_index: 0,
+                });
+                f.instruction(&Instruction::End);
+                continue;
+            }
+        }
+        match plan.map_op(func, &op) {
+            Some(i) => {
+                f.instruction(&i);
+            }
+            None => {
+                let i = RoundtripReencoder
+                    .instruction(op)
+                    .map_err(|e| Error(e.to_string()))?;
+                f.instruction(&i);
+            }
+        }
+    }
+    Ok(f)
+}
