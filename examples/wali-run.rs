@@ -171,25 +171,6 @@ fn policy(cli: &Cli) -> Result<Option<wali_core::Policy>, String> {
     Ok(any.then_some(p))
 }
 
-/// Blocks every signal a guest may catch in the calling thread.
-fn block_signals_here() {
-    // SAFETY: building and applying a signal mask for this thread only.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        for s in [
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGILL,
-            libc::SIGFPE,
-            libc::SIGTRAP,
-        ] {
-            libc::sigdelset(&mut set, s);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
-}
-
 /// Index of the module in `argv`: the first argument that is neither an
 /// option of wali-run nor the value of one. Everything after it belongs to
 /// the guest, even if it looks like an option.
@@ -241,6 +222,10 @@ fn main() -> ExitCode {
         }
         None => Cli::parse_from(&argv),
     };
+    // Before any other thread exists: the threads the runtime makes (the
+    // compiler's, the guest's own host thread) inherit a mask that leaves
+    // asynchronous signals to the guest's threads.
+    wali_core::sys::signal::reserve_signals_for_guests();
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
     // The guest runs on a thread whose native stack comfortably holds the
     // wasm stack limit plus host frames.
@@ -253,9 +238,6 @@ fn main() -> ExitCode {
             let code = run(cli, stack);
             std::process::exit(code)
         });
-    // Process-directed signals go to the guest's thread: the kernel gives
-    // them to a thread that does not block them, preferring the main one.
-    block_signals_here();
     let code = match worker.map(|h| h.join()) {
         Ok(Ok(())) => 0,
         Ok(Err(_)) => fail("internal error: the guest thread panicked"),

@@ -911,6 +911,9 @@ wali_tests::also_on_wasmer!(
     old_crt_constructor_imports_return_zero,
     exit_group_from_a_thread_ends_every_thread_with_its_status,
     exec_from_a_thread_replaces_the_whole_process,
+    a_guest_starts_with_the_signal_state_a_native_program_would,
+    a_blocked_signal_stays_pending_until_it_is_unblocked,
+    a_shells_exit_status_is_never_lost,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1091,4 +1094,86 @@ fn exec_from_a_thread_replaces_the_whole_process() {
     let o = wali_run().arg(&m).output().unwrap();
     assert_eq!(o.status.code(), Some(33), "{}", text(&o.stderr));
     assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn a_guest_starts_with_the_signal_state_a_native_program_would() {
+    use std::os::unix::process::CommandExt;
+    // SIGPIPE at SIG_DFL (the Rust runtime's own SIG_IGN is not passed on),
+    // nothing blocked; a write to a pipe without reader kills with SIGPIPE
+    let o = wali_run()
+        .arg(guest("sigstate"))
+        .arg("start")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = wali_run()
+        .arg(guest("sigstate"))
+        .arg("pipe")
+        .output()
+        .unwrap();
+    // it dies of SIGPIPE itself, as a native program does (a shell shows 141)
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
+        Some(libc::SIGPIPE),
+        "{}",
+        text(&o.stderr)
+    );
+    // a parent that ignores SIGPIPE passes that on, as to a native program
+    let mut c = wali_run();
+    c.arg(guest("sigstate")).arg("start-ign");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // and a native program the guest execs starts with SIGPIPE at SIG_DFL
+    let o = wali_run()
+        .arg(guest("sigstate"))
+        .args(["exec", "/bin/grep", "grep", "SigIgn", "/proc/self/status"])
+        .output()
+        .unwrap();
+    let line = text(&o.stdout);
+    let hex = line.trim().rsplit('\t').next().unwrap();
+    let ignored = u64::from_str_radix(hex, 16).unwrap();
+    assert_eq!(ignored & 1 << (libc::SIGPIPE - 1), 0, "{line}");
+}
+
+#[test]
+fn a_blocked_signal_stays_pending_until_it_is_unblocked() {
+    // --no-cache: the compiler's threads exist while the guest runs, and
+    // must not take the guest's signals
+    let o = wali_run()
+        .arg("--no-cache")
+        .arg(guest("sigstate"))
+        .args(["chld", "200"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_shells_exit_status_is_never_lost() {
+    // as a shell runs a command: fork, the child fails, the SIGCHLD
+    // handler and wait4 race for it; 200 times in a guest compiled in this
+    // run (the compiler's threads exist), then 200 fresh runs (cached)
+    let o = wali_run()
+        .arg("--no-cache")
+        .arg(guest("sigstate"))
+        .args(["status", "200"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for i in 0..200 {
+        let o = wali_run()
+            .arg(guest("sigstate"))
+            .args(["status", "1"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "run {i}: {}", text(&o.stderr));
+    }
 }

@@ -299,6 +299,11 @@ static inline int wmemcmp(const void *a, const void *b, size_t n) {
     return 0;
 }
 static inline void puts_fd(int fd, const char *s) { sys_write(fd, s, wstrlen(s)); }
+static inline i64 watoi(const char *s) {
+    i64 v = 0, neg = *s == '-';
+    for (s += neg; *s >= '0' && *s <= '9'; s++) v = v * 10 + (*s - '0');
+    return neg ? -v : v;
+}
 static inline void put_i64(int fd, i64 v) {
     char b[24]; int i = 23; int neg = v < 0; u64 u = neg ? -(u64)v : (u64)v;
     b[i] = 0;

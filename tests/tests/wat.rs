@@ -376,3 +376,59 @@ fn cast_calls_behave_as_native() {
         assert_eq!(fast, !mutating, "{:?}", out.applied);
     }
 }
+
+#[test]
+fn a_futex_wait_sleeps_until_woken_whatever_is_stored_meanwhile() {
+    // main: FUTEX_WAIT_PRIVATE on a word holding 0 for 300 ms; a thread
+    // stores 5 into it 50 ms later and wakes nobody. Linux compares once:
+    // the wait ends by its timeout (ETIMEDOUT), not EAGAIN. Then a thread
+    // that stores and wakes ends a wait at once (0).
+    let m = r#"(module
+        (import "wali" "__wasm_thread_spawn" (func $spawn (param i32 i32) (result i32)))
+        (import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))
+        (import "wali" "SYS_exit" (func $exit (param i32) (result i64)))
+        (import "wali" "SYS_nanosleep" (func $nanosleep (param i32 i32) (result i64)))
+        (import "wali" "SYS_futex" (func $futex (param i32 i32 i32 i32 i32 i32) (result i64)))
+        (memory (export "memory") 1 10 shared)
+        (table 3 funcref)
+        (elem (i32.const 1) $store $store_wake)
+        (func $store (param $tid i32) (param $arg i32)
+          (drop (call $nanosleep (i32.const 48) (i32.const 0)))
+          (i32.atomic.store (i32.const 64) (i32.const 5))
+          (drop (call $exit (i32.const 0))))
+        (func $store_wake (param $tid i32) (param $arg i32)
+          (drop (call $nanosleep (i32.const 48) (i32.const 0)))
+          (i32.atomic.store (i32.const 128) (i32.const 5))
+          (drop (call $futex (i32.const 128) (i32.const 129) (i32.const 1)
+                             (i32.const 0) (i32.const 0) (i32.const 0)))
+          (drop (call $exit (i32.const 0))))
+        (func (export "_start") (local $r i64)
+          ;; timeout {0 s, 300 ms} at 32; the threads sleep {0, 50 ms} (at 48)
+          (i64.store (i32.const 32) (i64.const 0))
+          (i64.store (i32.const 40) (i64.const 300000000))
+          (i64.store (i32.const 48) (i64.const 0))
+          (i64.store (i32.const 56) (i64.const 50000000))
+          (drop (call $spawn (i32.const 1) (i32.const 0)))
+          (local.set $r (call $futex (i32.const 64) (i32.const 128) (i32.const 0)
+                                     (i32.const 32) (i32.const 0) (i32.const 0)))
+          (if (i64.ne (local.get $r) (i64.const -110))
+            (then (drop (call $exit_group (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r)))))))
+          (drop (call $spawn (i32.const 2) (i32.const 0)))
+          (local.set $r (call $futex (i32.const 128) (i32.const 128) (i32.const 0)
+                                     (i32.const 32) (i32.const 0) (i32.const 0)))
+          ;; woken (0), or EAGAIN if the store came first
+          (drop (call $exit_group (i32.add (i32.const 100)
+            (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r))))))))"#;
+    for engine in wali_tests::ENGINES {
+        let t = std::time::Instant::now();
+        let o = wali_tests::run_wat_on(engine, m, ctx()).unwrap();
+        assert!(
+            o == Outcome::Exited(100) || o == Outcome::Exited(100 + libc::EAGAIN),
+            "{engine:?}: {o:?}"
+        );
+        assert!(
+            t.elapsed() >= std::time::Duration::from_millis(300),
+            "{engine:?}"
+        );
+    }
+}

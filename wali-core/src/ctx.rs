@@ -286,6 +286,7 @@ impl WaliCtx {
     /// Applies the process-level settings (working directory, stdio) to the
     /// host process. Called by the adapter just before `_start`.
     pub fn prepare(&self) -> std::io::Result<()> {
+        crate::sys::signal::start_dispositions(self);
         if let Some(n) = self.proc.policy().and_then(|p| p.max_fds) {
             let lim = rustix::process::Rlimit {
                 current: Some(n),
@@ -350,6 +351,7 @@ impl WaliCtx {
             return;
         }
         if let Some(m) = self.mem.source() {
+            crate::sys::process::note_private_wake(word);
             m.atomic_notify(word, u32::MAX);
         }
         if let Ok(h) = self.mem.buf(word, 4) {

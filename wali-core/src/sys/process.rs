@@ -641,6 +641,26 @@ pub fn close_cloexec_fds(keep: &[i32]) {
     }
 }
 
+/// Private futex wakes (and thread-exit tid wakes) the process made, per
+/// bucket of word addresses: a waiter whose word changed without a wake
+/// keeps waiting, and ends on a wake of its bucket made since it began.
+static PRIVATE_WAKES: [std::sync::atomic::AtomicU64; 256] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 256];
+
+fn wake_bucket(uaddr: u32) -> &'static std::sync::atomic::AtomicU64 {
+    &PRIVATE_WAKES[(uaddr as usize >> 2) % PRIVATE_WAKES.len()]
+}
+
+fn private_wakes(uaddr: u32) -> u64 {
+    wake_bucket(uaddr).load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts a wake of the private futex waiters on `uaddr` (before the
+/// engine's notify).
+pub(crate) fn note_private_wake(uaddr: u32) {
+    wake_bucket(uaddr).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Private futex operations on the engine's waiters (see `futex`);
 /// `None` when this one goes to the kernel.
 fn private_futex(
@@ -680,6 +700,15 @@ fn private_futex(
                 }
                 Some(Instant::now() + d)
             };
+            // Linux compares the word once, then sleeps until a wake, a
+            // signal or the timeout, whatever is stored meanwhile: later
+            // slices wait on the value the word holds then, and end on a
+            // private wake of the word made since the wait began (of a
+            // word in the same bucket: a spurious wake-up at worst, which
+            // futex users allow for).
+            let woken_at_start = private_wakes(uaddr);
+            let mut expected = val as u32;
+            let mut first = true;
             loop {
                 // Short slices, so a signal for this thread interrupts the
                 // wait (EINTR) as it interrupts a kernel futex wait.
@@ -691,10 +720,18 @@ fn private_futex(
                     }
                     slice = slice.min(left);
                 }
-                match mem.atomic_wait32(uaddr, val as u32, slice) {
+                let r = mem.atomic_wait32(uaddr, expected, slice);
+                if !first && private_wakes(uaddr) != woken_at_start {
+                    return Ok(Some(0));
+                }
+                match r {
                     None => return Ok(None),
                     Some(WaitResult::Woken) => return Ok(Some(0)),
-                    Some(WaitResult::Mismatch) => return Err(Errno::AGAIN.into()),
+                    Some(WaitResult::Mismatch) if first => return Err(Errno::AGAIN.into()),
+                    Some(WaitResult::Mismatch) => {
+                        // changed without a wake: keep sleeping
+                        expected = cx.mem.read::<u32>(uaddr)?;
+                    }
                     Some(WaitResult::TimedOut) => {
                         // A signal, or the process's end (the safe point
                         // after this call ends the thread).
@@ -703,10 +740,12 @@ fn private_futex(
                         }
                     }
                 }
+                first = false;
             }
         }
         1 | 10 => {
             // WAKE: the engine's waiters, then any in the kernel.
+            note_private_wake(uaddr);
             let n = mem.atomic_notify(uaddr, val.max(0) as u32);
             let h = cx.mem.buf(uaddr, 4)?;
             let left = (val.max(0) as u32).saturating_sub(n) as usize;
@@ -728,6 +767,7 @@ fn private_futex(
                     return Err(Errno::AGAIN.into());
                 }
             }
+            note_private_wake(uaddr);
             let n = mem.atomic_notify(uaddr, u32::MAX);
             Ok(Some(n.min(val.max(0) as u32 + timeout) as i64))
         }

@@ -119,8 +119,109 @@ thread_local! {
 /// Marks the calling host thread as running a guest: signals the kernel
 /// gives to it are delivered to this guest thread only (another host
 /// thread's signals go to whichever guest thread reaches a safe point).
+/// The first guest thread of a host process that called
+/// [`reserve_signals_for_guests`] gets the signal mask the process
+/// started with (later ones, and programs exec'd in place, keep the mask
+/// they inherited, as on Linux).
 pub fn mark_guest_thread() {
     TL_GUEST.with(|g| g.set(true));
+    if RESERVED.swap(false, Ordering::SeqCst) {
+        let m = STARTUP_MASK.load(Ordering::SeqCst);
+        // SAFETY: a host u64 set, for this thread only.
+        let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&m), 0, 8) };
+    }
+}
+
+/// The mask the process had when [`reserve_signals_for_guests`] ran.
+static STARTUP_MASK: AtomicU64 = AtomicU64::new(0);
+/// Set by [`reserve_signals_for_guests`] until the first guest thread
+/// takes the startup mask.
+static RESERVED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Leaves the process's asynchronous signals to its guest threads: blocks
+/// every signal but the engine's trap signals on the calling thread, so
+/// the host threads made after it (the compiler's pool, an epoch or
+/// timeout thread, the thread that then runs the guest) inherit that
+/// mask, and the kernel gives a process-directed signal only to a guest
+/// thread that does not block it, or keeps it pending (visible to
+/// `sigpending`, `sigtimedwait`, `sigsuspend`) while every guest thread
+/// blocks it. The first guest thread gets the mask the process had here.
+/// A host calls it first thing in `main`, before it starts any thread
+/// (`wali-run` does).
+pub fn reserve_signals_for_guests() {
+    let mut all: u64 = !engine_mask();
+    let mut old: u64 = 0;
+    // SAFETY: host u64 sets, for this thread only.
+    let _ = unsafe {
+        syscall4(
+            SYS_rt_sigprocmask,
+            SIG_BLOCK as usize,
+            p(&mut all as *mut u64),
+            p(&mut old as *mut u64),
+            8,
+        )
+    };
+    STARTUP_MASK.store(old, Ordering::SeqCst);
+    RESERVED.store(true, Ordering::SeqCst);
+}
+
+/// Dispositions as the process started, before any runtime code changed
+/// them: the Rust runtime ignores SIGPIPE for itself before `main` runs.
+/// Bit `n - 1` is set for each signal `n` the parent left ignored.
+static STARTUP_IGNORED: AtomicU64 = AtomicU64::new(0);
+/// Whether [`STARTUP_IGNORED`] was read (the constructor ran).
+static STARTUP_READ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Reads which signals the process started with ignored, before the Rust
+/// runtime's start-up (which ignores SIGPIPE) runs: a constructor in
+/// `.init_array`, which the loader calls before `main`.
+extern "C" fn read_startup_dispositions() {
+    let mut ignored = 0u64;
+    for sig in 1..NSIG as i32 {
+        // SAFETY: querying a disposition into a zeroed local sigaction.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == SIG_IGN
+            {
+                ignored |= 1u64 << (sig - 1);
+            }
+        }
+    }
+    STARTUP_IGNORED.store(ignored, Ordering::SeqCst);
+    STARTUP_READ.store(true, Ordering::SeqCst);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static READ_STARTUP: extern "C" fn() = read_startup_dispositions;
+
+/// Once per host process, before the first guest runs: gives back the
+/// dispositions the process started with where the host runtime changed
+/// them for itself (SIGPIPE, which the Rust runtime ignores: a guest, and
+/// the native programs it runs, start with it at `SIG_DFL` unless the
+/// parent ignored it, so `yes | head -1` ends `yes` by SIGPIPE as
+/// natively); then records the host's ignored signals in the guest's
+/// table, as execve passes ignored signals on.
+pub(crate) fn start_dispositions(cx: &WaliCtx) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::SeqCst) && STARTUP_READ.load(Ordering::SeqCst) {
+        let pipe_ignored = STARTUP_IGNORED.load(Ordering::SeqCst) & (1 << (SIGPIPE - 1)) != 0;
+        let _ = host_disposition(SIGPIPE, pipe_ignored);
+    }
+    let mut tab = cx.proc.signals.lock().unwrap_or_else(|e| e.into_inner());
+    for sig in 1..NSIG as i32 {
+        if engine_owned(sig) || tab.actions[sig as usize] != GuestSigaction::default() {
+            continue;
+        }
+        // SAFETY: querying a disposition into a zeroed local sigaction.
+        let ignored = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == SIG_IGN
+        };
+        if ignored {
+            tab.actions[sig as usize].handler = WASM_SIG_IGN;
+        }
+    }
 }
 
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _uctx: *mut libc::c_void) {
@@ -201,10 +302,34 @@ pub fn release_siginfo(cx: &mut WaliCtx, info: i32) {
     }
 }
 
+/// The calling thread's signal mask.
+fn thread_mask() -> u64 {
+    let mut cur: u64 = 0;
+    // SAFETY: reading this thread's mask into a host u64.
+    let _ = unsafe {
+        syscall4(
+            SYS_rt_sigprocmask,
+            SIG_BLOCK as usize,
+            0,
+            p(&mut cur as *mut u64),
+            8,
+        )
+    };
+    cur
+}
+
 /// The next pending signal that has a guest handler: its bit is cleared.
+/// A signal the kernel gave to a host thread that runs no guest (it waits
+/// in the process-wide set) is taken only by a guest thread that does
+/// not block it: until then it stays pending (and `sigpending` shows it).
 pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
     loop {
-        let sig = TL_PENDING.with(take_bit).or_else(|| take_bit(&PENDING))?;
+        let sig = TL_PENDING.with(take_bit).or_else(|| {
+            if PENDING.load(Ordering::SeqCst) == 0 {
+                return None;
+            }
+            take_bit_of(&PENDING, !thread_mask())
+        })?;
         let act = cx
             .proc
             .signals
@@ -220,12 +345,17 @@ pub fn take_pending(cx: &WaliCtx) -> Option<(i32, GuestSigaction)> {
 
 /// Clears and returns the lowest signal of `set`.
 fn take_bit(set: &AtomicU64) -> Option<i32> {
+    take_bit_of(set, !0)
+}
+
+/// Clears and returns the lowest signal of `set` that is in `allowed`.
+fn take_bit_of(set: &AtomicU64, allowed: u64) -> Option<i32> {
     loop {
         let p = set.load(Ordering::SeqCst);
-        if p == 0 {
+        if p & allowed == 0 {
             return None;
         }
-        let sig = p.trailing_zeros() as i32 + 1;
+        let sig = (p & allowed).trailing_zeros() as i32 + 1;
         if set
             .compare_exchange(
                 p,
@@ -378,7 +508,14 @@ pub fn rt_sigpending(cx: &mut WaliCtx, set: i32, sigsetsize: i32) -> SysResult {
     }
     let s = cx.mem.buf(set as u32, 8)?;
     // SAFETY: checked sigset.
-    Ok(unsafe { syscall2(SYS_rt_sigpending, p(s), 8) }?)
+    let r = unsafe { syscall2(SYS_rt_sigpending, p(s), 8) }?;
+    // Signals that wait for a guest thread that does not block them.
+    let parked = PENDING.load(Ordering::SeqCst) & thread_mask();
+    if parked != 0 {
+        let k: u64 = cx.mem.read(set as u32)?;
+        cx.mem.write(set as u32, k | parked)?;
+    }
+    Ok(r)
 }
 
 /// `rt_sigsuspend(mask, sigsetsize)`
