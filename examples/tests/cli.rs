@@ -914,6 +914,9 @@ wali_tests::also_on_wasmer!(
     a_guest_starts_with_the_signal_state_a_native_program_would,
     a_blocked_signal_stays_pending_until_it_is_unblocked,
     a_shells_exit_status_is_never_lost,
+    real_time_signals_queue_with_their_values,
+    sa_onstack_handlers_run_on_the_alternate_stack,
+    signals_reach_a_computing_thread_and_its_handler_can_fork,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1176,4 +1179,38 @@ fn a_shells_exit_status_is_never_lost() {
             .unwrap();
         assert!(o.status.success(), "run {i}: {}", text(&o.stderr));
     }
+}
+
+#[test]
+fn real_time_signals_queue_with_their_values() {
+    let o = wali_run()
+        .arg(guest("sigrt"))
+        .arg("queue")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn sa_onstack_handlers_run_on_the_alternate_stack() {
+    let o = wali_run()
+        .arg(guest("sigrt"))
+        .arg("altstack")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn signals_reach_a_computing_thread_and_its_handler_can_fork() {
+    let t = std::time::Instant::now();
+    let o = wali_run()
+        .arg("--timeout")
+        .arg("30")
+        .arg(guest("sigrt"))
+        .arg("threads")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?} {}", o.status, text(&o.stderr));
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
 }

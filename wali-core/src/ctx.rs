@@ -248,6 +248,8 @@ pub struct WaliCtx {
     pub(crate) tid: i32,
     pub(crate) clear_child_tid: u32,
     pub(crate) altstack: [u32; 3],
+    /// How many handlers run on the alternate signal stack right now.
+    pub(crate) altstack_depth: u32,
     adapter: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -326,6 +328,18 @@ impl WaliCtx {
         );
     }
 
+    /// Where a handler with `SA_ONSTACK` starts its C stack: the top of
+    /// the thread's alternate signal stack (16-byte aligned), `None` when
+    /// none is set or a handler already runs on it.
+    pub fn altstack_top(&self) -> Option<u32> {
+        let [sp, flags, size] = self.altstack;
+        const SS_DISABLE: u32 = 2;
+        if flags & SS_DISABLE != 0 || size == 0 || self.altstack_depth > 0 {
+            return None;
+        }
+        Some(sp.checked_add(size)? & !15)
+    }
+
     /// The thread id of this guest thread.
     pub fn tid(&self) -> i32 {
         self.tid
@@ -371,6 +385,7 @@ impl WaliCtx {
             tid,
             clear_child_tid: 0,
             altstack: [0, 2, 0],
+            altstack_depth: 0,
             adapter: None,
         }
     }
@@ -534,6 +549,7 @@ impl WaliCtxBuilder {
             tid,
             clear_child_tid: 0,
             altstack: [0, 2, 0],
+            altstack_depth: 0,
             adapter: None,
         })
     }

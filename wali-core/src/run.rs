@@ -205,8 +205,17 @@ pub trait HandlerCaller {
     /// A `siginfo_t` and `ucontext_t` for an `SA_SIGINFO` handler (see
     /// `sys::signal::siginfo_frame`; an engine that grows memory through
     /// its store overrides this to make the store reachable).
-    fn siginfo_frame(&mut self, signo: i32) -> (i32, i32) {
-        crate::sys::signal::siginfo_frame(self.ctx(), signo)
+    fn siginfo_frame(&mut self, info: &crate::sys::signal::SigInfo) -> (i32, i32) {
+        crate::sys::signal::siginfo_frame(self.ctx(), info)
+    }
+    /// The guest's C stack pointer (the transform exports
+    /// `__stack_pointer`), `None` when the module does not expose it.
+    fn stack_pointer(&mut self) -> Option<u32> {
+        None
+    }
+    /// Sets the guest's C stack pointer.
+    fn set_stack_pointer(&mut self, sp: u32) {
+        let _ = sp;
     }
     /// Calls `handler(signo)`; `Ok(false)` when the module has no trampoline.
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, Self::Error>;
@@ -221,21 +230,45 @@ pub trait HandlerCaller {
 }
 
 /// Runs the guest handlers of every pending signal, each with its mask,
-/// `SA_RESETHAND` and `SA_SIGINFO` frame; the mask is restored after each
-/// (also when the handler jumps out with an error).
+/// `SA_RESETHAND` and `SA_SIGINFO` frame, and, for `SA_ONSTACK`, on the
+/// thread's alternate signal stack (the guest's C stack pointer moved to
+/// its top for the handler's duration, unless already on it); the mask is
+/// restored after each (also when the handler jumps out with an error).
 pub fn deliver_signals<H: HandlerCaller>(h: &mut H) -> Result<(), H::Error> {
     use crate::sys::signal as sig;
     const SA_SIGINFO: u64 = 4;
-    while let Some((signo, act)) = sig::take_pending(h.ctx()) {
+    const SA_ONSTACK: u64 = 0x0800_0000;
+    while let Some((info, act)) = sig::take_pending(h.ctx()) {
+        let signo = info.signo;
         let old = sig::enter_handler(h.ctx(), signo, &act);
+        let alt = if act.flags & SA_ONSTACK != 0 {
+            h.ctx().altstack_top()
+        } else {
+            None
+        };
+        let saved = alt.and_then(|top| {
+            let sp = h.stack_pointer()?;
+            h.set_stack_pointer(top);
+            Some(sp)
+        });
+        if saved.is_some() {
+            h.ctx().altstack_depth += 1;
+        }
         let r = if act.flags & SA_SIGINFO != 0 {
-            let (info, uc) = h.siginfo_frame(signo);
-            let r = h.call_v_iii(act.handler as i32, signo, info, uc);
-            sig::release_siginfo(h.ctx(), info);
+            let (frame, uc) = h.siginfo_frame(&info);
+            let r = h.call_v_iii(act.handler as i32, signo, frame, uc);
+            sig::release_siginfo(h.ctx(), frame);
             r
         } else {
             h.call_v_i(act.handler as i32, signo)
         };
+        if let Some(sp) = saved {
+            h.ctx().altstack_depth -= 1;
+            // A handler that jumped out (longjmp) restores its own.
+            if r.is_ok() {
+                h.set_stack_pointer(sp);
+            }
+        }
         sig::leave_handler(old);
         r?;
     }

@@ -208,6 +208,8 @@ macro_rules! for_each_syscall {
         (waitid, 247, extra, [idtype: i32, id: i32, infop: i32, options: i32, rusage: i32], "idtype_t idtype, id_t id, siginfo_t* infop, int options, struct rusage* rusage"),
         (rt_sigtimedwait, 128, extra, [set: i32, info: i32, timeout: i32, sigsetsize: i32], "sigset_t* set, siginfo_t* info, struct timespec* timeout, size_t sigsetsize"),
         (close_range, 436, extra, [first: i32, last: i32, flags: i32], "unsigned int first, unsigned int last, unsigned int flags"),
+        (rt_sigqueueinfo, 129, extra, [tgid: i32, sig: i32, uinfo: i32], "pid_t tgid, int sig, siginfo_t* uinfo"),
+        (rt_tgsigqueueinfo, 297, extra, [tgid: i32, tid: i32, sig: i32, uinfo: i32], "pid_t tgid, pid_t tid, int sig, siginfo_t* uinfo"),
 
         }
     };
@@ -481,6 +483,8 @@ pub mod groups {
         "kill",
         "tkill",
         "tgkill",
+        "rt_sigqueueinfo",
+        "rt_tgsigqueueinfo",
         "alarm",
         "setitimer",
         "getitimer",

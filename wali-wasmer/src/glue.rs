@@ -21,6 +21,8 @@ pub struct State {
     pub wali: WaliCtx,
     pub(crate) memory: Option<Arc<WasmerMemory>>,
     pub(crate) tramps: Option<Trampolines>,
+    /// The guest's C stack pointer, for handlers on the alternate stack.
+    pub(crate) sp: Option<wasmer::Global>,
     /// The poll flag of this thread's instance (see `transform::poll`).
     pub(crate) flag: Option<&'static AtomicU32>,
     /// The instance's fuel global, when the runner meters fuel.
@@ -33,6 +35,7 @@ impl State {
             wali,
             memory: None,
             tramps: None,
+            sp: None,
             flag: None,
             fuel: None,
         }

@@ -289,6 +289,11 @@ pub(crate) fn instantiate(
         (Ok(a), Ok(b)) => Some((a, b)),
         _ => None,
     };
+    let sp = instance
+        .exports
+        .get_global(exports::STACK_POINTER)
+        .ok()
+        .cloned();
     let flag = instance
         .exports
         .get_memory(wali_core::transform::poll::FLAG_EXPORT)
@@ -321,6 +326,7 @@ pub(crate) fn instantiate(
     st.wali.set_memory(wm.clone());
     st.memory = Some(wm);
     st.tramps = tramps;
+    st.sp = sp;
     wali_core::sys::signal::mark_guest_thread();
     Ok(Started::Instance(instance, made))
 }

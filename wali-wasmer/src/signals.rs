@@ -74,14 +74,27 @@ pub(crate) fn deliver(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError
         fn ctx(&mut self) -> &mut WaliCtx {
             &mut self.0.data_mut().wali
         }
-        fn siginfo_frame(&mut self, signo: i32) -> (i32, i32) {
+        fn siginfo_frame(&mut self, info: &wali_core::sys::signal::SigInfo) -> (i32, i32) {
             // The frame's page may grow the memory: through this store.
             let (st, mut store) = self.0.data_and_store_mut();
             if let Some(m) = &st.memory {
                 m.refresh(&store);
             }
             let _g = StoreGuard::set(&mut store);
-            wali_core::sys::signal::siginfo_frame(&mut st.wali, signo)
+            wali_core::sys::signal::siginfo_frame(&mut st.wali, info)
+        }
+        fn stack_pointer(&mut self) -> Option<u32> {
+            let (st, mut store) = self.0.data_and_store_mut();
+            match st.sp.as_ref()?.get(&mut store) {
+                wasmer::Value::I32(v) => Some(v as u32),
+                _ => None,
+            }
+        }
+        fn set_stack_pointer(&mut self, sp: u32) {
+            let (st, mut store) = self.0.data_and_store_mut();
+            if let Some(g) = &st.sp {
+                let _ = g.set(&mut store, wasmer::Value::I32(sp as i32));
+            }
         }
         fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, RuntimeError> {
             let (st, mut store) = self.0.data_and_store_mut();

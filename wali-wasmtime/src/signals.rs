@@ -14,6 +14,8 @@ use wasmtime::{AsContextMut, Engine, Instance, Result, StoreContextMut, TypedFun
 pub(crate) struct Trampolines {
     v_i: Option<TypedFunc<(i32, i32), ()>>,
     v_iii: Option<TypedFunc<(i32, i32, i32, i32), ()>>,
+    /// The guest's C stack pointer, for handlers on the alternate stack.
+    sp: Option<wasmtime::Global>,
 }
 
 impl Trampolines {
@@ -24,6 +26,9 @@ impl Trampolines {
         Trampolines {
             v_i: v_i.and_then(|f| f.typed(&*caller).ok()),
             v_iii: v_iii.and_then(|f| f.typed(&*caller).ok()),
+            sp: caller
+                .get_export(exports::STACK_POINTER)
+                .and_then(|e| e.into_global()),
         }
     }
 
@@ -33,6 +38,7 @@ impl Trampolines {
             v_iii: instance
                 .get_typed_func(&mut store, exports::CALL_V_III)
                 .ok(),
+            sp: instance.get_global(&mut store, exports::STACK_POINTER),
         }
     }
 }
@@ -53,6 +59,14 @@ pub(crate) fn deliver<T: 'static>(
         type Error = wasmtime::Error;
         fn ctx(&mut self) -> &mut WaliCtx {
             (self.get)(self.store.data_mut())
+        }
+        fn stack_pointer(&mut self) -> Option<u32> {
+            Some(self.t.sp.as_ref()?.get(&mut self.store).i32()? as u32)
+        }
+        fn set_stack_pointer(&mut self, sp: u32) {
+            if let Some(g) = &self.t.sp {
+                let _ = g.set(&mut self.store, wasmtime::Val::I32(sp as i32));
+            }
         }
         fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {
             match &self.t.v_i {

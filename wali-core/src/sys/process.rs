@@ -366,6 +366,7 @@ pub fn fork(cx: &mut WaliCtx) -> SysResult {
         let parent_tid = cx.tid;
         cx.tid = rustix::thread::gettid().as_raw_nonzero().get();
         cx.proc.forked_from(parent_tid);
+        super::signal::clear_pending_in_child();
     }
     Ok(pid as i64)
 }

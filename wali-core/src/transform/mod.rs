@@ -30,7 +30,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -112,6 +112,9 @@ pub mod exports {
     pub const CALL_V_II: &str = "__wali_call_v_ii";
     /// `(index, a, b, c)`: calls table entry `index` as `(i32, i32, i32) -> ()`.
     pub const CALL_V_III: &str = "__wali_call_v_iii";
+    /// The guest's C stack pointer (`__stack_pointer`), an `i32` global,
+    /// exported beside the trampolines (alternate signal stacks).
+    pub const STACK_POINTER: &str = "__wali_stack_pointer";
 }
 
 /// Offsets inside a jump buffer (the guest's 208-byte `__jmp_buf`) used by

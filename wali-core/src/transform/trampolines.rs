@@ -54,4 +54,9 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
         "trampolines: the host can call guest function pointers (signal handlers, thread entry)"
             .into(),
     );
+    // Signal handlers with SA_ONSTACK run on the alternate stack: the host
+    // moves the guest's C stack pointer there for the handler's duration.
+    if let Some(sp) = info.stack_pointer() {
+        plan.global_exports.push((exports::STACK_POINTER, sp));
+    }
 }

@@ -33,6 +33,8 @@ pub struct Plan {
     pub renames: HashMap<u32, &'static str>,
     /// New function exports.
     pub new_exports: Vec<(&'static str, u32)>,
+    /// Existing globals to export: (name, global index).
+    pub global_exports: Vec<(&'static str, u32)>,
     /// Turn the defined memory into an import (threads).
     pub memory_to_import: bool,
     /// Names of the new functions (for the name section), in order.

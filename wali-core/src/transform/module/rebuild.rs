@@ -260,6 +260,9 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 for (name, f) in &plan.new_exports {
                     s.export(name, wasm_encoder::ExportKind::Func, *f);
                 }
+                for (name, g) in &plan.global_exports {
+                    s.export(name, wasm_encoder::ExportKind::Global, *g);
+                }
                 for (k, name) in plan.new_memories.iter().enumerate() {
                     s.export(
                         name,
