@@ -226,6 +226,9 @@ fn main() -> ExitCode {
     // compiler's, the guest's own host thread) inherit a mask that leaves
     // asynchronous signals to the guest's threads.
     wali_core::sys::signal::reserve_signals_for_guests();
+    // The compiler's thread pool (wasmtime's and wasmer's parallel
+    // compilation use rayon's global pool) is made now, with that mask.
+    rayon::broadcast(|_| ());
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
     // The guest runs on a thread whose native stack comfortably holds the
     // wasm stack limit plus host frames.
@@ -235,6 +238,9 @@ fn main() -> ExitCode {
         .name("wali-guest".into())
         .stack_size(stack + (32 << 20))
         .spawn(move || {
+            // This thread runs the guest: a signal acts on it at once, also
+            // while the module compiles.
+            wali_core::sys::signal::restore_startup_mask();
             let code = run(cli, stack);
             std::process::exit(code)
         });

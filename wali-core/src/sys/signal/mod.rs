@@ -84,7 +84,7 @@ pub use deliver::{
     siginfo_frame, take_pending, SigInfo,
 };
 pub(crate) use startup::start_dispositions;
-pub use startup::{mark_guest_thread, reserve_signals_for_guests};
+pub use startup::{mark_guest_thread, reserve_signals_for_guests, restore_startup_mask};
 
 /// Installs the native handler for `sig` with the guest's restart flags.
 fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {

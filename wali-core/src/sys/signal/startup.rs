@@ -19,11 +19,7 @@ use wali_spec::consts::{NSIG, WASM_SIG_IGN};
 /// they inherited, as on Linux).
 pub fn mark_guest_thread() {
     TL_GUEST.with(|g| g.set(true));
-    if RESERVED.swap(false, Ordering::SeqCst) {
-        let m = STARTUP_MASK.load(Ordering::SeqCst);
-        // SAFETY: a host u64 set, for this thread only.
-        let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&m), 0, 8) };
-    }
+    restore_startup_mask();
 }
 
 static STARTUP_MASK: AtomicU64 = AtomicU64::new(0);
@@ -56,6 +52,18 @@ pub fn reserve_signals_for_guests() {
     };
     STARTUP_MASK.store(old, Ordering::SeqCst);
     RESERVED.store(true, Ordering::SeqCst);
+}
+
+/// Gives the calling thread the mask the process had when
+/// [`reserve_signals_for_guests`] ran (a host's thread that will run the
+/// guest calls it once the pools that must not take the guest's signals
+/// exist, so a signal during the module's compilation still acts at once).
+pub fn restore_startup_mask() {
+    if RESERVED.swap(false, Ordering::SeqCst) {
+        let m = STARTUP_MASK.load(Ordering::SeqCst);
+        // SAFETY: a host u64 set, for this thread only.
+        let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&m), 0, 8) };
+    }
 }
 
 /// Dispositions as the process started, before any runtime code changed
