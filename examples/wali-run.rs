@@ -32,6 +32,10 @@ struct Cli {
     /// Start the guest with an empty environment (plus any --env).
     #[arg(long = "clear-env")]
     clear_env: bool,
+    /// The guest's argv[0] (default: the module path as given), as
+    /// `wasmtime run --argv0` and bash's `exec -a` set it.
+    #[arg(long = "argv0", value_name = "NAME")]
+    argv0: Option<OsString>,
     /// Working directory of the guest.
     #[arg(long = "cwd", value_name = "DIR")]
     cwd: Option<PathBuf>,
@@ -179,6 +183,7 @@ fn module_index(argv: &[OsString]) -> Option<usize> {
         "--env-file",
         "--env",
         "--cwd",
+        "--argv0",
         "--dir",
         "--stack-size",
         "--max-threads",
@@ -365,7 +370,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
         }
     };
     let mut b = wali::WaliCtx::builder()
-        .arg(path.as_os_str())
+        .arg(cli.argv0.as_deref().unwrap_or(path.as_os_str()))
         .args(guest_args)
         .verbosity(cli.verbose)
         .program(&path);

@@ -917,6 +917,7 @@ wali_tests::also_on_wasmer!(
     real_time_signals_queue_with_their_values,
     sa_onstack_handlers_run_on_the_alternate_stack,
     signals_reach_a_computing_thread_and_its_handler_can_fork,
+    argv0_option_names_the_program,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1213,4 +1214,37 @@ fn signals_reach_a_computing_thread_and_its_handler_can_fork() {
         .unwrap();
     assert!(o.status.success(), "{:?} {}", o.status, text(&o.stderr));
     assert!(t.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn argv0_option_names_the_program() {
+    // exits with strlen(argv[0]), plus 100 when it starts with 'x'
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "argv0.wasm",
+        r#"(module
+            (import "wali" "__cl_get_argv_len" (func $len (param i32) (result i32)))
+            (import "wali" "__cl_copy_argv" (func $copy (param i32 i32) (result i32)))
+            (import "wali" "SYS_exit_group" (func $exit_group (param i32) (result i64)))
+            (memory (export "memory") 1 1 shared)
+            (func (export "_start")
+              (drop (call $copy (i32.const 64) (i32.const 0)))
+              (drop (call $exit_group (i32.add (call $len (i32.const 0))
+                (select (i32.const 100) (i32.const 0)
+                  (i32.eq (i32.load8_u (i32.const 64)) (i32.const 120))))))))"#,
+    );
+    let o = wali_run()
+        .args(["--argv0", "xsh"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(103), "{}", text(&o.stderr));
+    let o = wali_run().arg(&m).output().unwrap();
+    let len = m.as_os_str().len() as i32;
+    assert_eq!(
+        o.status.code(),
+        Some(len & 0xff),
+        "argv[0] is the path as given"
+    );
 }
