@@ -432,3 +432,15 @@ fn a_futex_wait_sleeps_until_woken_whatever_is_stored_meanwhile() {
         );
     }
 }
+
+#[test]
+fn legacy_exception_handling_runs_on_both_engines() {
+    // C++-style: a throw two frames deep caught in _start, catch_all and
+    // rethrow to an outer try, delegates, results out of try blocks and a
+    // br out of a catch body; in the legacy encoding, translated at load
+    let m = include_str!("../guests/exceptions.wat");
+    for engine in wali_tests::ENGINES {
+        let o = wali_tests::run_wat_on(engine, m, ctx());
+        assert_eq!(o, Ok(Outcome::Exited(42)), "{engine:?}");
+    }
+}

@@ -109,6 +109,7 @@ fn config_hash(engine: impl Hash, opts: &Options) -> u64 {
         opts.setjmp,
         opts.fn_casts,
         opts.exit_on_return,
+        opts.legacy_exceptions,
         opts.signal_poll,
         opts.fuel,
     )

@@ -98,6 +98,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         setjmp: false,
         fn_casts: false,
         exit_on_return: false,
+        legacy_exceptions: false,
         signal_poll: false,
         fuel: false,
     };
@@ -322,4 +323,169 @@ fn a_module_exporting_wali_names_is_not_transformed_again() {
         "{:?}",
         out.notes
     );
+}
+
+/// Validation as the engines do it: exceptions, but not the legacy ones.
+fn validate_standard(wasm: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
+    let f = wasmparser::WasmFeatures::all() - wasmparser::WasmFeatures::LEGACY_EXCEPTIONS;
+    wasmparser::Validator::new_with_features(f)
+        .validate_all(wasm)
+        .map(|_| ())
+}
+
+#[test]
+fn legacy_exceptions_become_try_table() {
+    let m = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1 1 shared)
+            (tag $e (param i32)) (tag $f) (tag $g (param i32 i64))
+            (func $rethrows (param i32) (result i32)
+              try (result i32)
+                try
+                  (throw $e (local.get 0))
+                catch $e
+                  drop
+                  try
+                    throw $f
+                  catch_all
+                    rethrow 1
+                  end
+                catch_all
+                  rethrow 0
+                end
+                i32.const 0
+              catch $e
+              end)
+            ;; a delegate to a try that delegates, past a catch_all
+            (func $chain (result i32)
+              try (result i32)
+                try
+                  try
+                    try
+                      throw $f
+                    delegate 0
+                  delegate 1
+                catch_all
+                end
+                i32.const 0
+              catch $f
+                i32.const 1
+              end)
+            ;; a delegate to a try_table, and to the caller
+            (func $to_try_table (result i32)
+              (block $h (result i32)
+                (try_table (catch $e $h)
+                  try
+                    try
+                      (throw $e (i32.const 5))
+                    delegate 1
+                  catch_all
+                  end)
+                try
+                  try
+                    throw $f
+                  delegate 2
+                catch_all
+                end
+                (i32.const 0)))
+            ;; branches from bodies and catches, params, multi-value payloads
+            (func $branches (param i32) (result i32)
+              (block $a (result i32)
+                (block $b (result i32)
+                  (loop $l
+                    try $t (result i32)
+                      (br_if $l (local.get 0))
+                      (throw $e (local.get 0))
+                    catch $e
+                      (local.set 0)
+                      (i32.const 7)
+                      (local.get 0)
+                      (br_table $a $b $t 0)
+                    catch $f
+                      (br $l)
+                    end
+                    drop)
+                  (i32.const 1)
+                  try (param i32) (result i32)
+                    throw $e
+                  catch $e
+                  end
+                  try (result i32 i64)
+                    (throw $g (i32.const 1) (i64.const 2))
+                  catch $g
+                  end
+                  drop
+                  i32.add
+                  unreachable
+                  try
+                    nop
+                  catch_all
+                  end
+                  try
+                    nop
+                  end
+                  br 0)))
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert!(validate_standard(&m).is_err(), "the input uses legacy EH");
+    let out = transform(&m, &Options::default()).unwrap();
+    assert!(out.needs_exceptions);
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a.starts_with("legacy exceptions: 4 functions")),
+        "{:?} {:?}",
+        out.applied,
+        out.notes
+    );
+    let w = out.wasm.expect("rewritten");
+    validate_standard(&w)
+        .unwrap_or_else(|e| panic!("{e}\n{}", wasmprinter::print_bytes(&w).unwrap_or_default()));
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    assert!(text.contains("try_table") && text.contains("throw_ref"));
+    // off: left as it is
+    let off = Options {
+        legacy_exceptions: false,
+        ..Options::default()
+    };
+    assert!(transform(&m, &off).unwrap().wasm.is_none());
+}
+
+#[test]
+fn setjmp_still_applies_in_a_module_with_legacy_exceptions() {
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+            (import "wali" "longjmp" (func $lj (param i32 i32)))
+            (memory (export "memory") 1 1 shared)
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (tag $e (param i32))
+            (func $jumps (result i32)
+              (if (call $sj (i32.const 64)) (then (return (i32.const 1))))
+              (call $lj (i32.const 64) (i32.const 1))
+              (i32.const 0))
+            (func (export "_start")
+              try
+                (drop (call $jumps))
+                (throw $e (i32.const 1))
+              catch $e
+                drop
+              end))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a.starts_with("setjmp/longjmp: 1 of 1")),
+        "{:?} {:?}",
+        out.applied,
+        out.notes
+    );
+    assert!(out
+        .applied
+        .iter()
+        .any(|a| a.starts_with("legacy exceptions")));
+    validate_standard(&out.wasm.expect("rewritten")).expect("standard EH only");
 }

@@ -18,8 +18,14 @@
 //! * **exit when main returns**: the crt's `_start` ends with
 //!   `__proc_exit(code)`; it is redirected to the guest's own `exit`, so
 //!   atexit handlers run and stdio is flushed.
+//! * **legacy exception handling** (`legacy_eh`): C++ built with LLVM's
+//!   default `-fwasm-exceptions` uses `try`/`catch`/`rethrow`/`delegate`,
+//!   which the engines no longer take; those functions are rewritten into
+//!   the standard encoding (`try_table`, `exnref`, `throw_ref`) first, so
+//!   the other transforms see standard code.
 
 mod casts;
+mod legacy_eh;
 pub mod memimport;
 mod module;
 pub mod poll;
@@ -30,7 +36,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +44,9 @@ pub struct Options {
     pub setjmp: bool,
     pub fn_casts: bool,
     pub exit_on_return: bool,
+    /// Legacy exception handling (`try`/`catch`/`delegate`) rewritten into
+    /// the standard encoding (`try_table`/`exnref`).
+    pub legacy_exceptions: bool,
     /// Signal polling (`poll`), for engines without an interruption
     /// mechanism of their own: off by default (wasmtime uses epochs).
     pub signal_poll: bool,
@@ -52,6 +61,7 @@ impl Options {
         setjmp: false,
         fn_casts: false,
         exit_on_return: false,
+        legacy_exceptions: false,
         signal_poll: false,
         fuel: false,
     };
@@ -63,6 +73,7 @@ impl Default for Options {
             setjmp: true,
             fn_casts: true,
             exit_on_return: true,
+            legacy_exceptions: true,
             signal_poll: false,
             fuel: false,
         }
@@ -134,6 +145,7 @@ pub mod jmpbuf {
 
 /// Applies the transforms `opts` selects to `wasm`.
 pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
+    let mut translated: Option<Vec<u8>> = None;
     let info = ModuleInfo::parse(wasm)?;
     let mut plan = module::Plan::default();
     let mut out = Outcome::default();
@@ -154,6 +166,27 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
             .push("no transform applied: the module has a 64-bit memory or table".into());
         return Ok(out);
     }
+    // Legacy exceptions first, on their own: the others then read (and
+    // rebuild) a module in the standard encoding.
+    if opts.legacy_exceptions {
+        match legacy_eh::translate(wasm, &info) {
+            Ok(Some((bytes, n))) => {
+                out.applied.push(format!(
+                    "legacy exceptions: {n} functions use try_table/exnref instead of try/catch/delegate"
+                ));
+                out.needs_exceptions = true;
+                translated = Some(bytes);
+            }
+            Ok(None) => {}
+            Err(e) => out
+                .notes
+                .push(format!("legacy exceptions not translated: {}", e.0)),
+        }
+    }
+    let (wasm, info) = match &translated {
+        Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
+        None => (wasm, info),
+    };
     if opts.exit_on_return {
         match info.exit_on_return() {
             Ok(Some((start, proc_exit, exit))) => {
@@ -179,6 +212,7 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
+        out.wasm = translated.clone();
         return Ok(out);
     }
     out.wasm = Some(module::rebuild(wasm, &info, &plan)?);

@@ -39,6 +39,8 @@ pub struct ModuleInfo<'a> {
     /// Type and mutability of every global, imports first.
     pub globals: Vec<(ValType, bool)>,
     pub num_tags: u32,
+    /// Type index of every tag, imports first.
+    pub tag_types: Vec<u32>,
     /// Initial contents of table 0 (slot -> function), from active element segments.
     pub table0: Vec<Option<u32>>,
     pub has_table0: bool,
@@ -96,7 +98,10 @@ impl<'a> ModuleInfo<'a> {
                                 m.num_func_imports += 1;
                             }
                             TypeRef::Global(g) => m.globals.push((g.content_type, g.mutable)),
-                            TypeRef::Tag(_) => m.num_tags += 1,
+                            TypeRef::Tag(t) => {
+                                m.num_tags += 1;
+                                m.tag_types.push(t.func_type_idx);
+                            }
                             TypeRef::Table(t) => {
                                 m.num_tables += 1;
                                 if !m.has_table0 {
@@ -132,7 +137,12 @@ impl<'a> ModuleInfo<'a> {
                         m.has_64bit_index |= t.table64;
                     }
                 }
-                Payload::TagSection(r) => m.num_tags += r.count(),
+                Payload::TagSection(r) => {
+                    m.num_tags += r.count();
+                    for t in r {
+                        m.tag_types.push(t?.func_type_idx);
+                    }
+                }
                 Payload::MemorySection(r) => {
                     m.num_memories += r.count();
                     for mt in r.clone() {
