@@ -918,6 +918,7 @@ wali_tests::also_on_wasmer!(
     sa_onstack_handlers_run_on_the_alternate_stack,
     signals_reach_a_computing_thread_and_its_handler_can_fork,
     argv0_option_names_the_program,
+    system_v_ipc_queues_semaphores_and_shared_memory,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1247,4 +1248,40 @@ fn argv0_option_names_the_program() {
         Some(len & 0xff),
         "argv[0] is the path as given"
     );
+}
+
+#[test]
+fn system_v_ipc_queues_semaphores_and_shared_memory() {
+    let o = wali_run().arg(guest("ipc")).arg("all").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // one segment shared by a guest and this (native) process
+    let key = 0x5a10_0000
+        | (std::process::id() as i32 & 0xffff) << 2
+        | (wali_tests::engine() == wali_tests::Engine::Wasmer) as i32;
+    let o = wali_run()
+        .arg(guest("ipc"))
+        .args(["shm-put", &key.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // SAFETY: a System V segment of this test's key, attached, read and
+    // written within its 4096 bytes, detached.
+    let seen = unsafe {
+        let id = libc::shmget(key, 0, 0);
+        assert!(id >= 0, "the guest's segment is the kernel's");
+        let a = libc::shmat(id, std::ptr::null(), 0) as *mut u8;
+        assert_ne!(a as isize, -1);
+        let seen = std::slice::from_raw_parts(a, 12).to_vec();
+        let reply = b"native says hi";
+        std::ptr::copy_nonoverlapping(reply.as_ptr(), a.add(100), reply.len());
+        libc::shmdt(a as *const _);
+        seen
+    };
+    assert_eq!(seen, b"wasm says hi");
+    let o = wali_run()
+        .arg(guest("ipc"))
+        .args(["shm-get", &key.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
 }

@@ -37,6 +37,8 @@ pub struct MmapState {
     brk: usize,
     free: BTreeMap<usize, usize>,
     inited: bool,
+    /// System V shared memory attached by `shmat`: address -> length.
+    shm: BTreeMap<usize, usize>,
 }
 
 impl MmapState {
@@ -115,6 +117,16 @@ impl MmapState {
             .map(|(s, _)| *s)?;
         self.claim(a, len);
         Some(a)
+    }
+
+    /// Records a `shmat` attachment.
+    pub(crate) fn note_shm(&mut self, a: usize, len: usize) {
+        self.shm.insert(a, len);
+    }
+
+    /// Forgets the attachment at `a` (for `shmdt`): its length.
+    pub(crate) fn take_shm(&mut self, a: usize) -> Option<usize> {
+        self.shm.remove(&a)
     }
 
     /// Takes account of memory the guest grew itself (`memory.grow`).

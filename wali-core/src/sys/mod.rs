@@ -9,6 +9,7 @@
 mod confine;
 pub mod fs;
 pub mod io;
+pub mod ipc;
 pub mod mm;
 pub mod net;
 pub mod process;
@@ -19,6 +20,7 @@ mod unsupported;
 
 pub use fs::*;
 pub use io::*;
+pub use ipc::*;
 pub use mm::*;
 pub use net::*;
 pub use process::*;
