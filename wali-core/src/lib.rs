@@ -21,6 +21,7 @@ pub mod aux;
 pub mod cache;
 mod ctx;
 pub mod entry;
+mod envfile;
 pub mod hostfd;
 mod memory;
 pub mod policy;

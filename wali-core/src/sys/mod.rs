@@ -8,6 +8,7 @@
 
 mod confine;
 pub mod fs;
+pub mod futex;
 pub mod io;
 pub mod ipc;
 pub mod mm;
@@ -19,6 +20,7 @@ pub mod time;
 mod unsupported;
 
 pub use fs::*;
+pub use futex::*;
 pub use io::*;
 pub use ipc::*;
 pub use mm::*;
