@@ -32,7 +32,7 @@ struct Cli {
     /// Start the guest with an empty environment (plus any --env).
     #[arg(long = "clear-env")]
     clear_env: bool,
-    /// The guest's argv[0] (default: the module path as given), as
+    /// The guest's `argv[0]` (default: the module path as given), as
     /// `wasmtime run --argv0` and bash's `exec -a` set it.
     #[arg(long = "argv0", value_name = "NAME")]
     argv0: Option<OsString>,
