@@ -919,6 +919,7 @@ wali_tests::also_on_wasmer!(
     signals_reach_a_computing_thread_and_its_handler_can_fork,
     argv0_option_names_the_program,
     system_v_ipc_queues_semaphores_and_shared_memory,
+    returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1284,4 +1285,47 @@ fn system_v_ipc_queues_semaphores_and_shared_memory() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit() {
+    // The linker dropped exit(): _start calls __proc_exit directly; the
+    // module still has the C library's __stdio_exit (or fflush), which
+    // writes the buffered output.
+    let d = tempfile::tempdir().unwrap();
+    for (name, flush) in [
+        ("stdio_exit", "(func $__stdio_exit (call $flush_buffer))"),
+        (
+            "fflush",
+            "(func $fflush (param i32) (result i32) (call $flush_buffer) (i32.const 0))",
+        ),
+    ] {
+        let m = wat_file(
+            d.path(),
+            &format!("{name}.wasm"),
+            &format!(
+                r#"(module
+                (import "wali" "SYS_write" (func $write (param i32 i32 i32) (result i64)))
+                (import "wali" "__proc_exit" (func $proc_exit (param i32)))
+                (memory (export "memory") 1 1 shared)
+                (data $text "buffered\0a")
+                (func $flush_buffer
+                  (memory.init $text (i32.const 64) (i32.const 0) (i32.const 9))
+                  (drop (call $write (i32.const 1) (i32.const 64) (i32.const 9))))
+                {flush}
+                (func $main (result i32) (i32.const 4))
+                (func (export "_start") (call $proc_exit (call $main))))"#
+            ),
+        );
+        let o = wali_run().arg("-v=1").arg(&m).output().unwrap();
+        assert_eq!(o.status.code(), Some(4), "{name}: {}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "buffered\n", "{name}");
+        assert!(
+            text(&o.stderr).contains("has no exit()"),
+            "{}",
+            text(&o.stderr)
+        );
+        let o = wali_run().arg("--no-transforms").arg(&m).output().unwrap();
+        assert_eq!(text(&o.stdout), "", "{name}: without the transform");
+    }
 }

@@ -36,7 +36,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -189,10 +189,16 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     };
     if opts.exit_on_return {
         match info.exit_on_return() {
-            Ok(Some((start, proc_exit, exit))) => {
-                plan.redirect_calls.push((start, proc_exit, exit));
-                out.applied
-                    .push("exit-on-return: _start calls exit() instead of __proc_exit()".into());
+            Ok(Some((start, proc_exit, flush))) => {
+                let to = flush_then_exit(&info, &mut plan, proc_exit, flush);
+                plan.redirect_calls.push((start, proc_exit, to));
+                out.applied.push(match flush {
+                    module::Flush::Exit(_) => {
+                        "exit-on-return: _start calls exit() instead of __proc_exit()".into()
+                    }
+                    module::Flush::StdioExit(_) => "exit-on-return: the module has no exit(); _start flushes stdio (__stdio_exit) before __proc_exit()".into(),
+                    module::Flush::Fflush(_) => "exit-on-return: the module has no exit(); _start calls fflush(NULL) before __proc_exit()".into(),
+                });
             }
             Ok(None) => {}
             Err(why) => out.notes.push(format!("exit-on-return not applied: {why}")),
@@ -217,4 +223,39 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     out.wasm = Some(module::rebuild(wasm, &info, &plan)?);
     Ok(out)
+}
+
+/// The function `_start` calls instead of `__proc_exit`: the module's
+/// `exit`, or a new `(code) -> ()` that flushes stdio the way the module
+/// can, then calls `__proc_exit(code)`.
+fn flush_then_exit(
+    info: &ModuleInfo,
+    plan: &mut module::Plan,
+    proc_exit: u32,
+    flush: module::Flush,
+) -> u32 {
+    use wasm_encoder::Instruction as I;
+    let flush_call: &[I] = &match flush {
+        module::Flush::Exit(e) => return e,
+        module::Flush::StdioExit(f) => [I::Call(f), I::Nop, I::Nop],
+        module::Flush::Fflush(f) => [I::I32Const(0), I::Call(f), I::Drop],
+    };
+    let ty = plan.type_index(
+        info,
+        module::Sig {
+            params: vec![wasmparser::ValType::I32],
+            results: vec![],
+        },
+    );
+    let mut f = wasm_encoder::Function::new([]);
+    for i in flush_call {
+        f.instruction(i);
+    }
+    f.instruction(&I::LocalGet(0));
+    f.instruction(&I::Call(proc_exit));
+    f.instruction(&I::End);
+    let idx = plan.next_func(info);
+    plan.new_funcs.push((ty, f));
+    plan.new_names.push("__wali_flush_then_exit".into());
+    idx
 }

@@ -64,6 +64,17 @@ pub struct ModuleInfo<'a> {
     pub has_active_data: bool,
 }
 
+/// What `_start` calls instead of `__proc_exit` when main returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Flush {
+    /// The module's `exit(code)`.
+    Exit(u32),
+    /// `__stdio_exit()`, then `__proc_exit(code)`.
+    StdioExit(u32),
+    /// `fflush(NULL)`, then `__proc_exit(code)`.
+    Fflush(u32),
+}
+
 impl<'a> ModuleInfo<'a> {
     pub fn parse(wasm: &'a [u8]) -> Result<ModuleInfo<'a>, Error> {
         let mut m = ModuleInfo::default();
@@ -283,7 +294,7 @@ impl<'a> ModuleInfo<'a> {
 
     /// `(start, __proc_exit, exit)` when `_start` calls `__proc_exit` and the
     /// module has an `exit(int)` to call instead.
-    pub fn exit_on_return(&self) -> Result<Option<(u32, u32, u32)>, String> {
+    pub fn exit_on_return(&self) -> Result<Option<(u32, u32, Flush)>, String> {
         let (Some(start), Some(pe)) = (
             self.export_func("_start"),
             self.import_func("wali", "__proc_exit"),
@@ -309,11 +320,33 @@ impl<'a> ModuleInfo<'a> {
             params: vec![ValType::I32],
             results: vec![],
         };
-        match self.func_by_name("exit") {
-            Some(e) if self.sig_of_func(e) == Some(&want) && e >= self.num_func_imports => Ok(Some((start, pe, e))),
-            Some(_) => Err("the function named `exit` does not have type (i32) -> ()".into()),
-            None => Err("the module's name section does not name `exit`: buffered output may be lost when main returns".into()),
+        let defined = |name: &str, sig: &Sig| {
+            self.func_by_name(name)
+                .filter(|f| *f >= self.num_func_imports && self.sig_of_func(*f) == Some(sig))
+        };
+        if let Some(e) = defined("exit", &want) {
+            return Ok(Some((start, pe, Flush::Exit(e))));
         }
+        if self.func_by_name("exit").is_some() {
+            return Err("the function named `exit` does not have type (i32) -> ()".into());
+        }
+        // The linker dropped exit (only the crt returns from main): flush
+        // stdio as exit would, then __proc_exit.
+        let none = Sig {
+            params: vec![],
+            results: vec![],
+        };
+        if let Some(f) = defined("__stdio_exit", &none) {
+            return Ok(Some((start, pe, Flush::StdioExit(f))));
+        }
+        let fflush = Sig {
+            params: vec![ValType::I32],
+            results: vec![ValType::I32],
+        };
+        if let Some(f) = defined("fflush", &fflush) {
+            return Ok(Some((start, pe, Flush::Fflush(f))));
+        }
+        Err("the module's name section names no `exit`, `__stdio_exit` or `fflush`: buffered output may be lost when main returns".into())
     }
 
     /// The global holding the shadow stack pointer.
