@@ -920,6 +920,7 @@ wali_tests::also_on_wasmer!(
     argv0_option_names_the_program,
     system_v_ipc_queues_semaphores_and_shared_memory,
     returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit,
+    robust_and_priority_inheritance_mutexes,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,
@@ -1327,5 +1328,23 @@ fn returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit() {
         );
         let o = wali_run().arg("--no-transforms").arg(&m).output().unwrap();
         assert_eq!(text(&o.stdout), "", "{name}: without the transform");
+    }
+}
+
+#[test]
+fn robust_and_priority_inheritance_mutexes() {
+    for mode in ["robust", "pi"] {
+        let o = wali_run()
+            .args(["--timeout", "20"])
+            .arg(guest("robust"))
+            .arg(mode)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{mode}: {:?} {}",
+            o.status,
+            text(&o.stderr)
+        );
     }
 }

@@ -247,6 +247,8 @@ pub struct WaliCtx {
     pub mem: Mem,
     pub(crate) tid: i32,
     pub(crate) clear_child_tid: u32,
+    /// The guest's robust futex list head (`set_robust_list`), 0 if none.
+    pub(crate) robust_list: u32,
     pub(crate) altstack: [u32; 3],
     /// How many handlers run on the alternate signal stack right now.
     pub(crate) altstack_depth: u32,
@@ -360,6 +362,7 @@ impl WaliCtx {
     /// `set_tid_address` named and wakes its waiters, both those in the
     /// engine's `memory.atomic.wait` (private futexes) and in the kernel.
     pub fn thread_exit_clear_tid(&mut self) {
+        crate::sys::futex::release_robust_list(self);
         let word = self.clear_child_tid;
         if word == 0 || self.mem.write::<u32>(word, 0).is_err() {
             return;
@@ -384,6 +387,7 @@ impl WaliCtx {
             },
             tid,
             clear_child_tid: 0,
+            robust_list: 0,
             altstack: [0, 2, 0],
             altstack_depth: 0,
             adapter: None,
@@ -548,6 +552,7 @@ impl WaliCtxBuilder {
             mem: Mem::unset(),
             tid,
             clear_child_tid: 0,
+            robust_list: 0,
             altstack: [0, 2, 0],
             altstack_depth: 0,
             adapter: None,

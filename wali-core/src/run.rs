@@ -278,7 +278,10 @@ pub fn deliver_signals<H: HandlerCaller>(h: &mut H) -> Result<(), H::Error> {
 /// The end of a program's `_start` (`None`: it returned): in a process the
 /// guest forked, the process ends here, as the guest did (it must not
 /// return into host code that did not fork); otherwise the outcome.
-pub fn program_ended(cx: &WaliCtx, outcome: Outcome) -> Outcome {
+pub fn program_ended(cx: &mut WaliCtx, outcome: Outcome) -> Outcome {
+    // the main thread's robust mutexes, as its end (exit, exec) releases
+    // them on Linux
+    crate::sys::futex::release_robust_list(cx);
     if cx.process().is_forked_child() && !matches!(outcome, Outcome::Exec(_)) {
         die(&outcome);
     }

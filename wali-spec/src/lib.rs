@@ -194,6 +194,7 @@ macro_rules! for_each_syscall {
         (sched_setscheduler, 144, extra, [pid: i32, policy: i32, param: i32], "pid_t pid, int policy, struct sched_param* param"),
         (mlockall, 151, extra, [flags: i32], "int flags"),
         (set_robust_list, 273, extra, [head: i32, len: i32], "struct robust_list_head* head, size_t len"),
+        (get_robust_list, 274, extra, [pid: i32, head_ptr: i32, len_ptr: i32], "int pid, struct robust_list_head** head_ptr, size_t* len_ptr"),
         (signalfd, 282, extra, [fd: i32, mask: i32, sizemask: i32], "int fd, sigset_t* mask, size_t sizemask"),
         (signalfd4, 289, extra, [fd: i32, mask: i32, sizemask: i32, flags: i32], "int fd, sigset_t* mask, size_t sizemask, int flags"),
         (timerfd_create, 283, extra, [clockid: i32, flags: i32], "int clockid, int flags"),

@@ -182,7 +182,7 @@ impl Runner {
             Err(e) => outcome_of(e)?,
         };
         Ok(wali_core::run::program_ended(
-            &env.as_ref(&store).wali,
+            &mut env.as_mut(&mut store).wali,
             outcome,
         ))
     }

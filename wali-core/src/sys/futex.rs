@@ -25,6 +25,12 @@ pub fn futex(
     const WAKE_OP: i32 = 5;
     const WAIT_BITSET: i32 = 9;
     const WAKE_BITSET: i32 = 10;
+    const LOCK_PI: i32 = 6;
+    const UNLOCK_PI: i32 = 7;
+    const TRYLOCK_PI: i32 = 8;
+    const WAIT_REQUEUE_PI: i32 = 11;
+    const CMP_REQUEUE_PI: i32 = 12;
+    const LOCK_PI2: i32 = 13;
     let cmd = futex_op & 0x7f;
     if uaddr as u32 % 4 != 0 {
         return Err(Errno::INVAL.into());
@@ -45,11 +51,27 @@ pub fn futex(
             std::ptr::null_mut(),
         ),
         WAKE | WAKE_BITSET => (0, std::ptr::null_mut()),
-        REQUEUE | CMP_REQUEUE | WAKE_OP => {
+        REQUEUE | CMP_REQUEUE | WAKE_OP | CMP_REQUEUE_PI => {
             if uaddr2 as u32 % 4 != 0 {
                 return Err(Errno::INVAL.into());
             }
             (zx(timeout), cx.mem.buf(uaddr2 as u32, 4)?)
+        }
+        // Priority inheritance: the kernel's, on the guest's words (the
+        // owner's tid in them is the host thread's, which is the guest's).
+        LOCK_PI | LOCK_PI2 => (
+            p(cx.mem.buf_opt(timeout as u32, layout::timespec::SIZE)?),
+            std::ptr::null_mut(),
+        ),
+        UNLOCK_PI | TRYLOCK_PI => (0, std::ptr::null_mut()),
+        WAIT_REQUEUE_PI => {
+            if uaddr2 as u32 % 4 != 0 {
+                return Err(Errno::INVAL.into());
+            }
+            (
+                p(cx.mem.buf_opt(timeout as u32, layout::timespec::SIZE)?),
+                cx.mem.buf(uaddr2 as u32, 4)?,
+            )
         }
         _ => return Err(Errno::NOSYS.into()),
     };
@@ -210,5 +232,77 @@ fn private_futex(
             Ok(Some(n.min(val.max(0) as u32 + timeout) as i64))
         }
         _ => Ok(None),
+    }
+}
+
+/// The end of a guest thread with a robust futex list (`set_robust_list`),
+/// as the kernel does for a native thread: each mutex on the list (and
+/// the one whose operation was pending) that the thread still owns gets
+/// `FUTEX_OWNER_DIED`, its waiters bit kept, and one waiter is woken, so
+/// the next locker sees `EOWNERDEAD`. The list is in guest memory (the
+/// kernel cannot walk guest addresses); at most 2048 entries, as Linux.
+pub(crate) fn release_robust_list(cx: &mut WaliCtx) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const WAITERS: u32 = 0x8000_0000;
+    const OWNER_DIED: u32 = 0x4000_0000;
+    const TID_MASK: u32 = 0x3fff_ffff;
+    let head = std::mem::take(&mut cx.robust_list);
+    if head == 0 {
+        return;
+    }
+    let Ok([first, offset, pending]) = cx.mem.read::<[u32; 3]>(head) else {
+        return;
+    };
+    let tid = cx.tid as u32;
+    let release = |cx: &WaliCtx, entry: u32| {
+        let word = (entry & !1).wrapping_add(offset);
+        let Ok(h) = cx.mem.buf(word, 4) else {
+            return;
+        };
+        if word % 4 != 0 {
+            return;
+        }
+        // SAFETY: an aligned word inside the shared linear memory, which
+        // other threads access atomically.
+        let a = unsafe { &*(h as *const AtomicU32) };
+        let mut cur = a.load(Ordering::SeqCst);
+        loop {
+            if cur & TID_MASK != tid {
+                return;
+            }
+            match a.compare_exchange(
+                cur,
+                (cur & WAITERS) | OWNER_DIED,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        // one waiter, wherever it waits: the engine (private futexes) or
+        // the kernel (shared ones)
+        note_private_wake(word);
+        if let Some(m) = cx.mem.source() {
+            m.atomic_notify(word, 1);
+        }
+        // SAFETY: futex wake on an aligned guest word.
+        let _ = unsafe { syscall3(SYS_futex, p(h), FUTEX_WAKE as usize, 1) };
+    };
+    let mut entry = first;
+    for _ in 0..2048 {
+        if entry & !1 == head || entry == 0 {
+            break;
+        }
+        let Ok(next) = cx.mem.read::<u32>(entry & !1) else {
+            break;
+        };
+        if entry != pending {
+            release(cx, entry);
+        }
+        entry = next;
+    }
+    if pending != 0 {
+        release(cx, pending);
     }
 }

@@ -145,15 +145,31 @@ pub fn set_tid_address(cx: &mut WaliCtx, tidptr: i32) -> SysResult {
     Ok(cx.tid as i64)
 }
 
-/// `set_robust_list(head, len)`: accepted and recorded nowhere (the robust
-/// futex list is walked by the kernel only when a host thread dies, which a
-/// guest thread never is).
+/// `set_robust_list(head, len)`: recorded for this guest thread. The
+/// kernel cannot walk the list (its pointers are guest addresses): wali
+/// does, when the thread ends (see `futex::release_robust_list`).
 pub fn set_robust_list(cx: &mut WaliCtx, head: i32, len: i32) -> SysResult {
     // The wasm32 robust_list_head is 12 bytes.
     if len != 12 {
         return Err(Errno::INVAL.into());
     }
     cx.mem.buf_opt(head as u32, 12)?;
+    cx.robust_list = head as u32;
+    Ok(0)
+}
+
+/// `get_robust_list(pid, head_ptr, len_ptr)`: the calling thread's list
+/// (pid 0 or its own tid); another thread's is `EPERM` (wali does not
+/// keep other threads' heads where this thread can read them).
+pub fn get_robust_list(cx: &mut WaliCtx, pid: i32, head_ptr: i32, len_ptr: i32) -> SysResult {
+    if pid != 0 && pid != cx.tid {
+        // SAFETY: kill with signal 0 probes a pid without side effects.
+        let exists = unsafe { libc::kill(pid, 0) } == 0
+            || Errno::from_io_error(&std::io::Error::last_os_error()) == Some(Errno::PERM);
+        return Err(if exists { Errno::PERM } else { Errno::SRCH }.into());
+    }
+    cx.mem.write::<u32>(head_ptr as u32, cx.robust_list)?;
+    cx.mem.write::<u32>(len_ptr as u32, 12)?;
     Ok(0)
 }
 
