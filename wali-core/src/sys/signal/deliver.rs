@@ -10,9 +10,8 @@
 //! order, lowest signal first, as Linux does.
 
 use super::{engine_mask, GuestSigaction};
-use crate::raw::{p, syscall4};
 use crate::WaliCtx;
-use libc::{SYS_rt_sigprocmask, SIG_BLOCK, SIG_SETMASK};
+use libc::{SIG_BLOCK, SIG_SETMASK};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use wali_spec::consts::{WASM_SIG_DFL, WASM_SIG_ERR, WASM_SIG_IGN};
 
@@ -283,18 +282,7 @@ pub(super) extern "C" fn on_signal(
 
 /// The calling thread's signal mask.
 pub(super) fn thread_mask() -> u64 {
-    let mut cur: u64 = 0;
-    // SAFETY: reading this thread's mask into a host u64.
-    let _ = unsafe {
-        syscall4(
-            SYS_rt_sigprocmask,
-            SIG_BLOCK as usize,
-            0,
-            p(&mut cur as *mut u64),
-            8,
-        )
-    };
-    cur
+    super::thread_sigmask(SIG_BLOCK, None)
 }
 
 /// Signals waiting in the process-wide set that `mask` blocks (for
@@ -362,17 +350,7 @@ pub fn enter_handler(cx: &WaliCtx, sig: i32, act: &GuestSigaction) -> u64 {
         block |= 1u64 << (sig - 1);
     }
     block &= !engine_mask();
-    let mut old: u64 = 0;
-    // SAFETY: host u64 sets.
-    let _ = unsafe {
-        syscall4(
-            SYS_rt_sigprocmask,
-            SIG_BLOCK as usize,
-            p(&block),
-            p(&mut old as *mut u64),
-            8,
-        )
-    };
+    let old = super::thread_sigmask(SIG_BLOCK, Some(block));
     if act.flags & SA_RESETHAND != 0 {
         cx.proc
             .signals
@@ -386,6 +364,5 @@ pub fn enter_handler(cx: &WaliCtx, sig: i32, act: &GuestSigaction) -> u64 {
 
 /// After the guest handler returned (or jumped out): restores the mask.
 pub fn leave_handler(old: u64) {
-    // SAFETY: host u64 set.
-    let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&old), 0, 8) };
+    super::thread_sigmask(SIG_SETMASK, Some(old));
 }

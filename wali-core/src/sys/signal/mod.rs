@@ -86,6 +86,24 @@ pub use deliver::{
 pub(crate) use startup::start_dispositions;
 pub use startup::{mark_guest_thread, reserve_signals_for_guests, restore_startup_mask};
 
+/// `rt_sigprocmask(how, set)` for the calling host thread (`None`: only
+/// read it); returns the mask it had.
+fn thread_sigmask(how: i32, set: Option<u64>) -> u64 {
+    let mut old: u64 = 0;
+    let set_ptr = set.as_ref().map_or(std::ptr::null(), |s| s as *const u64);
+    // SAFETY: `set_ptr` is NULL or a host u64, `old` a host u64.
+    let _ = unsafe {
+        syscall4(
+            SYS_rt_sigprocmask,
+            sx(how),
+            p(set_ptr),
+            p(&mut old as *mut u64),
+            8,
+        )
+    };
+    old
+}
+
 /// Installs the native handler for `sig` with the guest's restart flags.
 fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {
     // SAFETY: a zeroed sigaction is valid; the handler only does atomic

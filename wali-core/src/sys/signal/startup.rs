@@ -4,9 +4,8 @@
 
 use super::deliver::TL_GUEST;
 use super::{engine_mask, engine_owned, host_disposition, GuestSigaction};
-use crate::raw::{p, syscall4};
 use crate::WaliCtx;
-use libc::{SYS_rt_sigprocmask, SIGPIPE, SIG_BLOCK, SIG_IGN, SIG_SETMASK};
+use libc::{SIGPIPE, SIG_BLOCK, SIG_IGN, SIG_SETMASK};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use wali_spec::consts::{NSIG, WASM_SIG_IGN};
 
@@ -38,18 +37,7 @@ static RESERVED: AtomicBool = AtomicBool::new(false);
 /// A host calls it first thing in `main`, before it starts any thread
 /// (`wali-run` does).
 pub fn reserve_signals_for_guests() {
-    let mut all: u64 = !engine_mask();
-    let mut old: u64 = 0;
-    // SAFETY: host u64 sets, for this thread only.
-    let _ = unsafe {
-        syscall4(
-            SYS_rt_sigprocmask,
-            SIG_BLOCK as usize,
-            p(&mut all as *mut u64),
-            p(&mut old as *mut u64),
-            8,
-        )
-    };
+    let old = super::thread_sigmask(SIG_BLOCK, Some(!engine_mask()));
     STARTUP_MASK.store(old, Ordering::SeqCst);
     RESERVED.store(true, Ordering::SeqCst);
 }
@@ -60,9 +48,7 @@ pub fn reserve_signals_for_guests() {
 /// exist, so a signal during the module's compilation still acts at once).
 pub fn restore_startup_mask() {
     if RESERVED.swap(false, Ordering::SeqCst) {
-        let m = STARTUP_MASK.load(Ordering::SeqCst);
-        // SAFETY: a host u64 set, for this thread only.
-        let _ = unsafe { syscall4(SYS_rt_sigprocmask, SIG_SETMASK as usize, p(&m), 0, 8) };
+        super::thread_sigmask(SIG_SETMASK, Some(STARTUP_MASK.load(Ordering::SeqCst)));
     }
 }
 
