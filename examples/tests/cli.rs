@@ -308,7 +308,10 @@ fn transforms_are_reported_at_v1() {
     assert!(o.status.success());
     let err = text(&o.stderr);
     assert!(err.contains("function-pointer casts"), "{err}");
-    assert!(err.contains("names no `exit`, `__stdio_exit` or `fflush`"), "{err}");
+    assert!(
+        err.contains("names no `exit`, `__stdio_exit` or `fflush`"),
+        "{err}"
+    );
     let o = wali_run()
         .arg("--no-transforms")
         .arg(guest("casts"))
