@@ -1321,7 +1321,12 @@ fn returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit() {
                 (func (export "_start") (call $proc_exit (call $main))))"#
             ),
         );
-        let o = wali_run().arg("-v=1").arg(&m).output().unwrap();
+        // (compiled in this run: -v=1 reports the transforms as they apply)
+        let o = wali_run()
+            .args(["-v=1", "--no-cache"])
+            .arg(&m)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(4), "{name}: {}", text(&o.stderr));
         assert_eq!(text(&o.stdout), "buffered\n", "{name}");
         assert!(
