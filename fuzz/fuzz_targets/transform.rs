@@ -1,7 +1,11 @@
 //! The load-time transforms on random valid modules (wasm-smith), made to
 //! look like WALI guests where it matters (imports of setjmp/longjmp and
 //! thread spawn, shared memory, tables of mixed function types): they must
-//! never panic, and whatever they return must validate.
+//! never panic, and whatever they return must validate. Inputs whose first
+//! byte is odd are instead random setjmp/longjmp programs of known outcome
+//! (`sjlj_program`), transformed and run on wasmtime: every setjmp call
+//! must return 0, then each longjmp's value, with the operand values below
+//! it and the locals intact.
 //!
 //! `cargo fuzz run -s none transform`
 
@@ -10,6 +14,8 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wali_core::transform::{transform, Options};
+
+mod sjlj_program;
 
 fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
     let mut c = wasm_smith::Config::arbitrary(u)?;
@@ -35,7 +41,34 @@ fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
     Ok(c)
 }
 
+/// The setjmp property on a generated program.
+fn setjmp_program(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(wat) = sjlj_program::generate(&mut u) else {
+        return;
+    };
+    if let Some(p) = std::env::var_os("WALI_FUZZ_DUMP") {
+        let _ = std::fs::write(p, &wat);
+    }
+    let wasm = wat::parse_str(&wat).expect("generated WAT");
+    let out = transform(&wasm, &Options::default()).expect("transform");
+    assert!(
+        !out.notes.iter().any(|n| n.contains("not transformed")),
+        "{:?}\n{wat}",
+        out.notes
+    );
+    let w = out.wasm.expect("rewritten");
+    if let Err(e) = sjlj_program::run(&w) {
+        panic!("setjmp program: {e}\n{wat}");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    if let Some((first, rest)) = data.split_first() {
+        if first & 1 == 1 {
+            return setjmp_program(rest);
+        }
+    }
     let mut u = Unstructured::new(data);
     let Ok(c) = config(&mut u) else { return };
     let Ok(m) = wasm_smith::Module::new(c, &mut u) else {

@@ -1,7 +1,8 @@
 /* setjmp/longjmp and sigsetjmp/siglongjmp, as the WALI libc declares them
  * (host imports that the load-time transform makes jump).
  *   sjlj.wasm all      every check below; exit 0
- *   sjlj.wasm stale    longjmp to a frame that has returned (a guest bug) */
+ *   sjlj.wasm stale    longjmp to a frame that has returned (a guest bug)
+ *   sjlj.wasm o2       only the `r = setjmp(env)` stores below (also in all) */
 #include "wali.h"
 
 typedef struct { unsigned long long jb[26]; unsigned long long fl; unsigned long long ss[16]; } jmp_buf[1];
@@ -119,6 +120,46 @@ static void values(void) {
     CHECK_EQ(rounds, 12);
 }
 
+/* o2: `*r = setjmp(a)` and `volatile int s = setjmp(b)` in one function.
+ * At -O2 the address each result is stored to is pushed before the call
+ * (`i32.const r; i32.const a; call $setjmp; i32.store`): it is an operand
+ * value live across the call, which the return by longjmp must find as
+ * the call left it, although the second call pushed another address. */
+static jmp_buf o2a, o2b;
+static volatile int o2_r;
+__attribute__((noinline)) static void o2_jump(jmp_buf e, int v) { longjmp(e, v); }
+__attribute__((noinline)) static void o2_stores(volatile int *r, long long k, double d) {
+    volatile int passes = 0;
+    volatile int s;
+    *r = setjmp(o2a);
+    s = setjmp(o2b);
+    passes++;
+    if (passes == 1) {
+        CHECK_EQ(*r, 0);
+        CHECK_EQ(s, 0);
+        longjmp(o2a, 7); /* r = 7; then s = setjmp(o2b) returns 0 again */
+    }
+    if (passes == 2) {
+        CHECK_EQ(*r, 7);
+        CHECK_EQ(s, 0);
+        o2_jump(o2b, 0); /* s = 1 */
+    }
+    CHECK_EQ(passes, 3);
+    CHECK_EQ(*r, 7);
+    CHECK_EQ(s, 1);
+    CHECK(k == 0x1122334455667788LL);
+    CHECK(d == 2.5);
+}
+static void o2(void) {
+    o2_r = -1;
+    o2_stores(&o2_r, 0x1122334455667788LL, 2.5);
+    CHECK_EQ(o2_r, 7);
+    /* the plain form: one setjmp, the jump from a deeper frame */
+    volatile int r = setjmp(o2a);
+    if (r == 0) o2_jump(o2a, 7);
+    CHECK_EQ(r, 7);
+}
+
 static jmp_buf stale_env;
 __attribute__((noinline)) static int set_and_return(void) { return setjmp(stale_env); }
 
@@ -127,10 +168,15 @@ int main(int argc, char **argv) {
         if (set_and_return() == 0) longjmp(stale_env, 1);
         return 3;
     }
+    if (argc > 1 && !wstrcmp(argv[1], "o2")) {
+        o2();
+        return 0;
+    }
     nested();
     across_frames();
     loop();
     masks();
     values();
+    o2();
     return 0;
 }

@@ -79,6 +79,9 @@ fn demo_guest_runs() {
 #[test]
 fn setjmp_longjmp_jump() {
     assert_ok(run_guest("sjlj", &["all"]));
+    // `r = setjmp(env)` at -O2: the address of r is on the operand stack
+    // below the call (also part of `all`)
+    assert_ok(run_guest("sjlj", &["o2"]));
 }
 
 #[test]

@@ -280,6 +280,144 @@ fn setjmp_reentry_keeps_operand_stack_values_and_takes_the_right_arm() {
     assert_eq!(run_wat(m, ctx()).unwrap(), Outcome::Exited(132));
 }
 
+/// Values on the operand stack below setjmp calls, as -O2 code leaves them
+/// (`local.get $p; i32.const $env; call $setjmp; i32.store`): each return
+/// by longjmp must find them as its call left them, although later code
+/// of the same nesting level pushed other values of the same types there.
+const SETJMP_STACK_VALUES: &str = r#"(module
+  (import "wali" "setjmp" (func $setjmp (param i32) (result i32)))
+  (import "wali" "sigsetjmp" (func $sigsetjmp (param i32 i32) (result i32)))
+  (import "wali" "longjmp" (func $longjmp (param i32 i32)))
+  (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+  (memory (export "memory") 1 10 shared)
+  (global $__stack_pointer (mut i32) (i32.const 4096))
+  (global $one (mut i32) (i32.const 1))
+  (global $gpass (mut i32) (i32.const 0))
+  (global $fpass (mut i32) (i32.const 0))
+  (func $jump (param i32 i32) (call $longjmp (local.get 0) (local.get 1)))
+  (func $check (param $ok i32) (param $code i32)
+    (if (i32.eqz (local.get $ok))
+      (then (drop (call $exit (local.get $code))) (unreachable))))
+  ;; g: two `*addr = setjmp(env)` at the top level, with different
+  ;; addresses; the jump back to the first must store to its own address
+  (func $g (local $p i32) (local $q i32) (local $k i64)
+    (local.set $p (i32.sub (global.get $__stack_pointer) (i32.const 32)))
+    (global.set $__stack_pointer (local.get $p))
+    (local.set $q (i32.const 3600))
+    local.get $q
+    i32.const 3072
+    call $setjmp
+    i32.store offset=4
+    local.get $p
+    i32.const 3328
+    call $setjmp
+    i32.store offset=8
+    ;; a local keeps its value at the longjmp
+    (local.set $k (i64.add (local.get $k) (i64.const 1)))
+    (global.set $gpass (i32.add (global.get $gpass) (i32.const 1)))
+    (if (i32.eq (global.get $gpass) (i32.const 1))
+      (then
+        (call $check (i32.eqz (i32.load offset=4 (local.get $q))) (i32.const 11))
+        (call $check (i32.eqz (i32.load offset=8 (local.get $p))) (i32.const 12))
+        (call $longjmp (i32.const 3072) (i32.const 7))))
+    (if (i32.eq (global.get $gpass) (i32.const 2))
+      (then
+        (call $check (i32.eq (i32.load offset=4 (local.get $q)) (i32.const 7)) (i32.const 21))
+        (call $check (i32.eqz (i32.load offset=8 (local.get $p))) (i32.const 22))
+        (call $jump (i32.const 3328) (i32.const 0))))
+    ;; back to the first call, passed on the way to the second one
+    (if (i32.eq (global.get $gpass) (i32.const 3))
+      (then
+        (call $check (i32.eq (i32.load offset=4 (local.get $q)) (i32.const 7)) (i32.const 31))
+        (call $check (i32.eq (i32.load offset=8 (local.get $p)) (i32.const 1)) (i32.const 32))
+        (call $longjmp (i32.const 3072) (i32.const 9))))
+    (call $check (i32.eq (global.get $gpass) (i32.const 4)) (i32.const 33))
+    (call $check (i32.eq (i32.load offset=4 (local.get $q)) (i32.const 9)) (i32.const 34))
+    (call $check (i32.eqz (i32.load offset=8 (local.get $p))) (i32.const 35))
+    (call $check (i64.eq (local.get $k) (i64.const 4)) (i32.const 36))
+    (global.set $__stack_pointer (i32.add (local.get $p) (i32.const 32))))
+  ;; f: i32, i64, f64, i64, f32 and i32 values below setjmp and sigsetjmp
+  ;; calls in a block, a loop and an if, 0.5 + 3 + 0.25 + 100 = 103.75 on
+  ;; every return
+  (func $f (local $t f32)
+    i32.const 256
+    i64.const 0x1122334455667788
+    block (result f64)
+      f64.const 0.5
+      loop (result f32)
+        i64.const 3
+        global.get $one
+        if (result f32)
+          f32.const 0.25
+          i32.const 512
+          i32.const 1024
+          call $setjmp
+          i32.store
+          f32.const 100
+          f32.add
+          i32.const 516
+          i32.const 2048
+          i32.const 1
+          call $sigsetjmp
+          i32.store
+        else
+          f32.const 9
+        end
+        local.set $t
+        f32.convert_i64_s
+        local.get $t
+        f32.add
+      end
+      f64.promote_f32
+      f64.add
+    end
+    f64.const 103.75
+    f64.eq
+    (i32.add (global.get $fpass) (i32.const 40))
+    call $check
+    i64.const 0x1122334455667788
+    i64.eq
+    (i32.add (global.get $fpass) (i32.const 50))
+    call $check
+    i32.const 256
+    i32.eq
+    (i32.add (global.get $fpass) (i32.const 60))
+    call $check
+    (global.set $fpass (i32.add (global.get $fpass) (i32.const 1)))
+    (if (i32.eq (global.get $fpass) (i32.const 1))
+      (then
+        (call $check (i32.eqz (i32.load (i32.const 512))) (i32.const 71))
+        (call $check (i32.eqz (i32.load (i32.const 516))) (i32.const 72))
+        (call $jump (i32.const 1024) (i32.const 7))))
+    (if (i32.eq (global.get $fpass) (i32.const 2))
+      (then
+        (call $check (i32.eq (i32.load (i32.const 512)) (i32.const 7)) (i32.const 81))
+        (call $check (i32.eqz (i32.load (i32.const 516))) (i32.const 82))
+        (call $longjmp (i32.const 2048) (i32.const 0))))
+    (if (i32.eq (global.get $fpass) (i32.const 3))
+      (then
+        (call $check (i32.eq (i32.load (i32.const 512)) (i32.const 7)) (i32.const 91))
+        (call $check (i32.eq (i32.load (i32.const 516)) (i32.const 1)) (i32.const 92))
+        (call $jump (i32.const 1024) (i32.const -5))))
+    (call $check (i32.eq (global.get $fpass) (i32.const 4)) (i32.const 101))
+    (call $check (i32.eq (i32.load (i32.const 512)) (i32.const -5)) (i32.const 102))
+    (call $check (i32.eqz (i32.load (i32.const 516))) (i32.const 103)))
+  (func (export "_start")
+    (call $g)
+    (call $f)
+    (drop (call $exit (i32.const 0)))))"#;
+
+#[test]
+fn setjmp_keeps_the_operand_values_below_each_call_on_both_engines() {
+    for engine in wali_tests::ENGINES {
+        assert_eq!(
+            wali_tests::run_wat_on(engine, SETJMP_STACK_VALUES, ctx()).unwrap(),
+            Outcome::Exited(0),
+            "{engine:?}"
+        );
+    }
+}
+
 #[test]
 fn stack_overflow_is_a_trap_and_the_host_runs_the_next_guest() {
     let m = module("", "(call $rec)").replace(

@@ -15,6 +15,10 @@ pub(super) struct Emit<'p, 'a> {
     pub(super) extra_locals: Vec<ValType>,
     pub(super) first_extra: u32,
     pub(super) pool: HashMap<(usize, usize, ValType), u32>,
+    /// Operand values below each construct on the way to the current
+    /// node: (level, types) from the outermost. They live in the slots of
+    /// their level, which later boundaries of that level overwrite.
+    pub(super) below: Vec<(usize, Vec<ValType>)>,
     pub(super) label: u32,
     pub(super) value: u32,
     pub(super) token: u32,
@@ -46,6 +50,21 @@ impl<'a> Emit<'_, 'a> {
             let l = self.slot(level, pos, *t);
             self.f.push(I::LocalGet(l));
         }
+    }
+    /// The slots that hold the operand values live at a setjmp call,
+    /// `below` on its own level under its arguments, each paired with a
+    /// new local of the call's own to keep it in: the slots are shared by
+    /// every boundary of a level, so a later boundary (another setjmp
+    /// call, a construct's results) overwrites them before a longjmp.
+    pub(super) fn keep_at_site(&mut self, level: usize, below: &[ValType]) -> Vec<(u32, u32)> {
+        let mut live: Vec<(usize, usize, ValType)> = Vec::new();
+        for (lv, types) in &self.below {
+            live.extend(types.iter().enumerate().map(|(pos, t)| (*lv, pos, *t)));
+        }
+        live.extend(below.iter().enumerate().map(|(pos, t)| (level, pos, *t)));
+        live.into_iter()
+            .map(|(lv, pos, t)| (self.slot(lv, pos, t), self.local(t)))
+            .collect()
     }
     /// New depth of original relative depth `d`.
     fn depth(&self, d: u32) -> Result<u32, String> {

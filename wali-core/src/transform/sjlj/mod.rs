@@ -28,7 +28,14 @@
 //! (an `if` takes the arm holding the call); and at the call itself,
 //! `label == site` yields `value` instead of calling setjmp. Values on the
 //! operand stack at these boundaries live in locals (which keep their
-//! values across the re-entry, as C's automatic variables do).
+//! values across the re-entry, as C's automatic variables do). Those
+//! locals are shared by all the boundaries of a nesting level, so each
+//! setjmp call also copies the values live across it (below its
+//! arguments, on its own level and under each construct around it) into
+//! locals of its own, and the return by longjmp puts them back: compilers
+//! leave values there, e.g. the address a result is stored to
+//! (`local.get $p; i32.const $jb; call $setjmp; i32.store`). A setjmp call
+//! passed on the way to a later one (`label` not 0) does nothing.
 //!
 //! `analysis` reads the setjmp callers' bodies into construct trees;
 //! `emit` and `rewrite` write the re-enterable bodies.

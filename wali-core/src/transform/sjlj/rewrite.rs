@@ -46,6 +46,7 @@ pub(super) fn rewrite<'a>(
         extra_locals: Vec::new(),
         first_extra: nlocals,
         pool: HashMap::new(),
+        below: Vec::new(),
         label: 0,
         value: 0,
         token: 0,
@@ -207,6 +208,9 @@ fn seq<'a>(
                     return Err("unexpected operands at setjmp".into());
                 }
                 let envl = em.slot(level, st.len() - c, ValType::I32);
+                // the values live across the call, kept at each call and
+                // put back at each return by longjmp
+                let keep = em.keep_at_site(level, &st[..st.len() - c]);
                 em.f.extend([
                     I::LocalGet(em.label),
                     I::I32Const(site as i32),
@@ -214,8 +218,20 @@ fn seq<'a>(
                     I::If(BlockType::Result(wasm_encoder::ValType::I32)),
                 ]);
                 em.frames.push(false);
-                em.f.extend([I::I32Const(0), I::LocalSet(em.label), I::LocalGet(em.value)]);
+                em.f.extend([I::I32Const(0), I::LocalSet(em.label)]);
+                for (slot, kept) in &keep {
+                    em.f.extend([I::LocalGet(*kept), I::LocalSet(*slot)]);
+                }
+                em.f.push(I::LocalGet(em.value));
                 em.f.push(I::Else);
+                // the call itself, when not passed on the way to a later
+                // call (which must not re-arm this call's buffer, nor take
+                // its values from slots that hold others by now)
+                em.f.extend([I::LocalGet(em.label), I::I32Eqz, I::If(BlockType::Empty)]);
+                em.frames.push(false);
+                for (slot, kept) in &keep {
+                    em.f.extend([I::LocalGet(*slot), I::LocalSet(*kept)]);
+                }
                 em.f.extend([
                     I::LocalGet(envl),
                     I::LocalGet(em.token),
@@ -246,6 +262,8 @@ fn seq<'a>(
                         I::I32Store(mem(jmpbuf::MASK_SAVED)),
                     ]);
                 }
+                em.f.push(I::End);
+                em.frames.pop();
                 em.f.push(I::I32Const(0));
                 em.f.push(I::End);
                 em.frames.pop();
@@ -331,11 +349,13 @@ fn seq<'a>(
                     em.f.extend(em.plan.poll_instructions(cost));
                 }
                 let first_close = else_body.as_ref().map_or(*end, |(e, _)| *e);
+                em.below.push((level, st[..st.len() - c].to_vec()));
                 seq(em, body, ctx, sites, inner, level + 1, first_close, &cres)?;
                 if let Some((_, eb)) = else_body {
                     em.f.push(I::Else);
                     seq(em, body, ctx, sites, eb, level + 1, *end, &cres)?;
                 }
+                em.below.pop();
                 em.f.push(I::End);
                 em.frames.pop();
                 let mut after = st[..st.len() - c].to_vec();
