@@ -889,6 +889,41 @@ fn stress_a_thousand_forks_leave_nothing_behind() {
     }
 }
 
+#[test]
+fn posix_spawn_through_the_c_librarys_clone() {
+    // the WALI C library's posix_spawn code path: its `__clone` stub
+    // (-ENOSYS) is replaced by the host's fork; exit statuses, an exec
+    // failure reported through the pipe, file actions (open, dup2, chdir),
+    // a popen-style pipe, and SETSID/SETPGROUP/SETSIGMASK/SETSIGDEF seen
+    // by a spawned .wasm program (an exec of a module runs in place)
+    let o = wali_run()
+        .arg("--no-cache")
+        .arg("-v=1")
+        .arg(guest("spawn"))
+        .arg("all")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("clone: __clone forks through the host"),
+        "{}",
+        text(&o.stderr)
+    );
+    // the policy sees the fork: denied, posix_spawn fails with EPERM
+    let o = wali_run()
+        .args(["--deny-syscall", "fork"])
+        .arg(guest("spawn"))
+        .arg("all")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("got 1, expected 0"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
 wali_tests::also_on_wasmer!(
     demo_guest_gets_its_arguments,
     guest_environment_is_wali_runs_unless_an_env_file_is_given,
@@ -924,6 +959,7 @@ wali_tests::also_on_wasmer!(
     system_v_ipc_queues_semaphores_and_shared_memory,
     returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit,
     robust_and_priority_inheritance_mutexes,
+    posix_spawn_through_the_c_librarys_clone,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,

@@ -160,7 +160,7 @@ pub fn plan(name: &str, params: &[Option<V>], results: &[Option<V>]) -> Result<I
             && results.len() == r.is_some() as usize
             && results.iter().zip(r).all(|(a, b)| *a == Some(b))
     };
-    if name == t::SIGSAVE || name == t::LONGJMP_PREPARE {
+    if name == t::SIGSAVE || name == t::LONGJMP_PREPARE || name == t::CLONE {
         return Ok(Import::Table);
     }
     if let Some(spec) = wali_spec::syscall_by_import(name) {
@@ -227,6 +227,96 @@ pub trait HandlerCaller {
         info: i32,
         uc: i32,
     ) -> Result<bool, Self::Error>;
+    /// Whether the module has the `__wali_call_i_i` trampoline.
+    fn has_call_i_i(&mut self) -> bool {
+        false
+    }
+    /// Calls `func(arg) -> i32` (`__clone`'s child); `Ok(None)` without
+    /// the trampoline.
+    fn call_i_i(&mut self, func: i32, arg: i32) -> Result<Option<i32>, Self::Error> {
+        let _ = (func, arg);
+        Ok(None)
+    }
+}
+
+/// `__clone(func, stack, flags, arg, ptid, tls, ctid)` of the WALI C
+/// library (the varargs at `va`), which its `posix_spawn` (so `system`,
+/// `popen`) calls with `CLONE_VM|CLONE_VFORK|SIGCHLD`: a fork, through the
+/// syscall path as `fork` (the policy and trace see one). The parent gets
+/// the child's pid (or `-errno`); the child runs `func(arg)` with its C
+/// stack pointer at `stack` (unless 0) and exits with its result, or
+/// leaves by exec (an exec of a `.wasm` target runs in place) or `_exit`.
+///
+/// The child has a copy of the memory, not the parent's (wasm cannot share
+/// a linear memory between processes): what vfork allows a child to do
+/// (change its own descriptors and signal state, exec, `_exit`, report
+/// through a pipe as musl's `posix_spawn` does) works; a child that writes
+/// to memory for the parent to read does not see it there.
+/// `CLONE_PARENT_SETTID` and `CLONE_CHILD_SETTID` store the child's pid;
+/// new threads (`CLONE_THREAD`, `CLONE_SETTLS`, which `pthread_create`
+/// does through `__wasm_thread_spawn` instead) and new namespaces are
+/// `-ENOSYS`, as is a module without the trampoline.
+pub fn clone_call<H: HandlerCaller>(
+    h: &mut H,
+    func: i32,
+    stack: i32,
+    flags: i32,
+    arg: i32,
+    va: i32,
+) -> Result<Result<i32, Ctrl>, H::Error> {
+    const CLONE_SIGHAND: i32 = 0x800;
+    const CLONE_THREAD: i32 = 0x1_0000;
+    const CLONE_SETTLS: i32 = 0x8_0000;
+    const CLONE_PARENT_SETTID: i32 = 0x10_0000;
+    const CLONE_CHILD_SETTID: i32 = 0x100_0000;
+    const NAMESPACES: i32 = 0x0002_0000 // NEWNS
+        | 0x0200_0000 // NEWCGROUP
+        | 0x0400_0000 // NEWUTS
+        | 0x0800_0000 // NEWIPC
+        | 0x1000_0000 // NEWUSER
+        | 0x2000_0000 // NEWPID
+        | 0x4000_0000; // NEWNET
+    if flags & (CLONE_SIGHAND | CLONE_THREAD | CLONE_SETTLS | NAMESPACES) != 0 || !h.has_call_i_i()
+    {
+        return Ok(Ok(-libc::ENOSYS));
+    }
+    let slot = |h: &mut H, i: u32| -> Option<u32> {
+        let a = (va as u32).checked_add(4 * i)?;
+        h.ctx().mem.read::<u32>(a).ok().filter(|p| *p != 0)
+    };
+    let ptid = (flags & CLONE_PARENT_SETTID != 0)
+        .then(|| slot(h, 0))
+        .flatten();
+    let ctid = (flags & CLONE_CHILD_SETTID != 0)
+        .then(|| slot(h, 2))
+        .flatten();
+    let fork = wali_spec::syscall_by_name("fork")
+        .expect("fork is in the table")
+        .nr;
+    let pid = match crate::entry::syscall(h.ctx(), fork, &[], crate::sys::process::fork) {
+        Ok(pid) => pid,
+        Err(c) => return Ok(Err(c)),
+    };
+    if pid != 0 {
+        // the parent: the pid, or -errno
+        if let Some(p) = ptid.filter(|_| pid > 0) {
+            let _ = h.ctx().mem.write(p, pid as i32);
+        }
+        return Ok(Ok(pid as i32));
+    }
+    let me = h.ctx().tid;
+    for p in [ptid, ctid].into_iter().flatten() {
+        let _ = h.ctx().mem.write(p, me);
+    }
+    if stack != 0 {
+        h.set_stack_pointer(stack as u32);
+    }
+    Ok(match h.call_i_i(func, arg)? {
+        Some(status) => Err(Ctrl::Exit(status)),
+        None => Err(Ctrl::Abort(
+            "__clone: the module lost its trampoline".into(),
+        )),
+    })
 }
 
 /// Runs the guest handlers of every pending signal, each with its mask,

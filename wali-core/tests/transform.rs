@@ -489,3 +489,77 @@ fn setjmp_still_applies_in_a_module_with_legacy_exceptions() {
         .any(|a| a.starts_with("legacy exceptions")));
     validate_standard(&out.wasm.expect("rewritten")).expect("standard EH only");
 }
+
+#[test]
+fn clone_is_given_the_hosts_implementation_found_by_name() {
+    // a defined `__clone` of the C library's type (a stub), called by a
+    // posix_spawn; its body becomes the call of wali.__wali_clone and the
+    // child trampoline is exported; without a name section, a note
+    let src = |named: bool| {
+        let name = if named { "$__clone" } else { "" };
+        format!(
+            r#"(module
+            (import "wali" "SYS_execve" (func $execve (param i32 i32 i32) (result i64)))
+            (memory (export "memory") 1)
+            (table 1 funcref)
+            (elem (i32.const 0) func $child)
+            (func $child (param i32) (result i32) i32.const 0)
+            (func {name} (param i32 i32 i32 i32 i32) (result i32) i32.const -38)
+            (func (export "_start")
+              i32.const 0 i32.const 0 i32.const 16657 i32.const 0 i32.const 0
+              call 2 drop))"#
+        )
+    };
+    let wasm = wat::parse_str(src(true)).unwrap();
+    let out = transform(&wasm, &Options::default()).unwrap();
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    assert!(text.contains(r#"(import "wali" "__wali_clone""#), "{text}");
+    assert!(text.contains(r#"(export "__wali_call_i_i""#), "{text}");
+    // `_start`'s call of __clone (index 2 before) follows it to index 3
+    assert!(text.contains("call $__clone"), "{text}");
+    let clone_body = text.split("(func $__clone").nth(1).unwrap();
+    let clone_body = clone_body.split("(func").next().unwrap();
+    assert!(
+        clone_body.contains("call $__wali_clone") || clone_body.contains("call 1"),
+        "{clone_body}"
+    );
+    assert!(!clone_body.contains("-38"), "{clone_body}");
+    assert!(
+        out.applied.iter().any(|a| a.starts_with("clone:")),
+        "{:?}",
+        out.applied
+    );
+
+    let bare = wat::parse_str(src(false)).unwrap();
+    // wat writes a name section for named items only: strip it entirely
+    let stripped = strip_names(&bare);
+    let out = transform(&stripped, &Options::default()).unwrap();
+    assert!(
+        out.notes.iter().any(|n| n.contains("no name section")),
+        "{:?}",
+        out.notes
+    );
+}
+
+/// `wasm` without its custom sections.
+fn strip_names(wasm: &[u8]) -> Vec<u8> {
+    use wasm_encoder::reencode::Reencode;
+    struct NoCustom;
+    impl Reencode for NoCustom {
+        type Error = std::convert::Infallible;
+        fn parse_custom_section(
+            &mut self,
+            _: &mut wasm_encoder::Module,
+            _: wasmparser::CustomSectionReader<'_>,
+        ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+            Ok(())
+        }
+    }
+    let mut m = wasm_encoder::Module::new();
+    NoCustom
+        .parse_core_module(&mut m, wasmparser::Parser::new(0), wasm)
+        .unwrap();
+    m.finish()
+}

@@ -178,6 +178,24 @@ pub fn imports(
     );
     imports.define(
         MODULE,
+        t::CLONE,
+        Function::new_typed_with_env(
+            store,
+            env,
+            |mut fe: FunctionEnvMut<State>,
+             func: i32,
+             stack: i32,
+             flags: i32,
+             arg: i32,
+             va: i32|
+             -> Result<i32, RuntimeError> {
+                let r = crate::signals::clone_call(&mut fe, [func, stack, flags, arg, va])?;
+                after(&mut fe, r)
+            },
+        ),
+    );
+    imports.define(
+        MODULE,
         t::LONGJMP_PREPARE,
         Function::new_typed_with_env(
             store,

@@ -286,7 +286,14 @@ pub(crate) fn instantiate(
             .exports
             .get_typed_function::<(i32, i32, i32, i32), ()>(store, exports::CALL_V_III),
     ) {
-        (Ok(a), Ok(b)) => Some((a, b)),
+        (Ok(v_i), Ok(v_iii)) => Some(crate::signals::Trampolines {
+            v_i,
+            v_iii,
+            i_i: instance
+                .exports
+                .get_typed_function::<(i32, i32), i32>(store, exports::CALL_I_I)
+                .ok(),
+        }),
         _ => None,
     };
     let sp = instance

@@ -11,11 +11,14 @@ use wali_core::run::HandlerCaller;
 use wali_core::WaliCtx;
 use wasmer::{FunctionEnvMut, RuntimeError, TypedFunction};
 
-/// The `__wali_call_v_i` and `__wali_call_v_iii` trampolines of a guest.
-pub(crate) type Trampolines = (
-    TypedFunction<(i32, i32), ()>,
-    TypedFunction<(i32, i32, i32, i32), ()>,
-);
+/// The `__wali_call_v_i` and `__wali_call_v_iii` trampolines of a guest,
+/// and `__wali_call_i_i` when it spawns processes (`__clone`).
+#[derive(Clone)]
+pub(crate) struct Trampolines {
+    pub(crate) v_i: TypedFunction<(i32, i32), ()>,
+    pub(crate) v_iii: TypedFunction<(i32, i32, i32, i32), ()>,
+    pub(crate) i_i: Option<TypedFunction<(i32, i32), i32>>,
+}
 
 /// The poll flags of the process's guest instances (addresses of their
 /// flag words), which the native signal handler sets.
@@ -68,56 +71,87 @@ impl Drop for FlagSlot {
 /// Runs the guest handlers of the pending signals (the loop is
 /// `wali_core::run::deliver_signals`; this is how wasmer calls them).
 pub(crate) fn deliver(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError> {
-    struct Caller<'a, 'b>(&'a mut FunctionEnvMut<'b, State>);
-    impl HandlerCaller for Caller<'_, '_> {
-        type Error = RuntimeError;
-        fn ctx(&mut self) -> &mut WaliCtx {
-            &mut self.0.data_mut().wali
+    wali_core::run::deliver_signals(&mut Caller(fe))
+}
+
+/// `__clone` (`wali_core::run::clone_call`) from a guest's call.
+pub(crate) fn clone_call(
+    fe: &mut FunctionEnvMut<State>,
+    [func, stack, flags, arg, va]: [i32; 5],
+) -> Result<Result<i32, wali_core::Ctrl>, RuntimeError> {
+    // its reads and writes of the pid words see the memory's current size
+    let (st, store) = fe.data_and_store_mut();
+    if let Some(m) = &st.memory {
+        m.refresh(&store);
+    }
+    wali_core::run::clone_call(&mut Caller(fe), func, stack, flags, arg, va)
+}
+
+/// How the core's signal and `__clone` code calls into a wasmer guest.
+struct Caller<'a, 'b>(&'a mut FunctionEnvMut<'b, State>);
+
+impl HandlerCaller for Caller<'_, '_> {
+    type Error = RuntimeError;
+    fn ctx(&mut self) -> &mut WaliCtx {
+        &mut self.0.data_mut().wali
+    }
+    fn siginfo_frame(&mut self, info: &wali_core::sys::signal::SigInfo) -> (i32, i32) {
+        // The frame's page may grow the memory: through this store.
+        let (st, mut store) = self.0.data_and_store_mut();
+        if let Some(m) = &st.memory {
+            m.refresh(&store);
         }
-        fn siginfo_frame(&mut self, info: &wali_core::sys::signal::SigInfo) -> (i32, i32) {
-            // The frame's page may grow the memory: through this store.
-            let (st, mut store) = self.0.data_and_store_mut();
-            if let Some(m) = &st.memory {
-                m.refresh(&store);
-            }
-            let _g = StoreGuard::set(&mut store);
-            wali_core::sys::signal::siginfo_frame(&mut st.wali, info)
-        }
-        fn stack_pointer(&mut self) -> Option<u32> {
-            let (st, mut store) = self.0.data_and_store_mut();
-            match st.sp.as_ref()?.get(&mut store) {
-                wasmer::Value::I32(v) => Some(v as u32),
-                _ => None,
-            }
-        }
-        fn set_stack_pointer(&mut self, sp: u32) {
-            let (st, mut store) = self.0.data_and_store_mut();
-            if let Some(g) = &st.sp {
-                let _ = g.set(&mut store, wasmer::Value::I32(sp as i32));
-            }
-        }
-        fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, RuntimeError> {
-            let (st, mut store) = self.0.data_and_store_mut();
-            match st.tramps.clone() {
-                Some((v_i, _)) => v_i.call(&mut store, handler, signo).map(|()| true),
-                None => Ok(false),
-            }
-        }
-        fn call_v_iii(
-            &mut self,
-            handler: i32,
-            signo: i32,
-            info: i32,
-            uc: i32,
-        ) -> Result<bool, RuntimeError> {
-            let (st, mut store) = self.0.data_and_store_mut();
-            match st.tramps.clone() {
-                Some((_, v_iii)) => v_iii
-                    .call(&mut store, handler, signo, info, uc)
-                    .map(|()| true),
-                None => Ok(false),
-            }
+        let _g = StoreGuard::set(&mut store);
+        wali_core::sys::signal::siginfo_frame(&mut st.wali, info)
+    }
+    fn stack_pointer(&mut self) -> Option<u32> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match st.sp.as_ref()?.get(&mut store) {
+            wasmer::Value::I32(v) => Some(v as u32),
+            _ => None,
         }
     }
-    wali_core::run::deliver_signals(&mut Caller(fe))
+    fn set_stack_pointer(&mut self, sp: u32) {
+        let (st, mut store) = self.0.data_and_store_mut();
+        if let Some(g) = &st.sp {
+            let _ = g.set(&mut store, wasmer::Value::I32(sp as i32));
+        }
+    }
+    fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, RuntimeError> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match st.tramps.clone() {
+            Some(t) => t.v_i.call(&mut store, handler, signo).map(|()| true),
+            None => Ok(false),
+        }
+    }
+    fn call_v_iii(
+        &mut self,
+        handler: i32,
+        signo: i32,
+        info: i32,
+        uc: i32,
+    ) -> Result<bool, RuntimeError> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match st.tramps.clone() {
+            Some(t) => t
+                .v_iii
+                .call(&mut store, handler, signo, info, uc)
+                .map(|()| true),
+            None => Ok(false),
+        }
+    }
+    fn has_call_i_i(&mut self) -> bool {
+        self.0
+            .data()
+            .tramps
+            .as_ref()
+            .is_some_and(|t| t.i_i.is_some())
+    }
+    fn call_i_i(&mut self, func: i32, arg: i32) -> Result<Option<i32>, RuntimeError> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match st.tramps.as_ref().and_then(|t| t.i_i.clone()) {
+            Some(f) => f.call(&mut store, func, arg).map(Some),
+            None => Ok(None),
+        }
+    }
 }

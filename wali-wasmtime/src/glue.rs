@@ -111,6 +111,20 @@ where
     )?;
     linker.func_wrap(
         MODULE,
+        wali_core::transform::imports::CLONE,
+        move |mut caller: Caller<'_, T>,
+              func: i32,
+              stack: i32,
+              flags: i32,
+              arg: i32,
+              va: i32|
+              -> Result<i32> {
+            let r = crate::signals::clone_call(&mut caller, get, [func, stack, flags, arg, va])?;
+            after(&mut caller, get, r)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
         wali_core::transform::imports::LONGJMP_PREPARE,
         move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
             let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);

@@ -14,6 +14,8 @@ use wasmtime::{AsContextMut, Engine, Instance, Result, StoreContextMut, TypedFun
 pub(crate) struct Trampolines {
     v_i: Option<TypedFunc<(i32, i32), ()>>,
     v_iii: Option<TypedFunc<(i32, i32, i32, i32), ()>>,
+    /// `__clone`'s child function.
+    i_i: Option<TypedFunc<(i32, i32), i32>>,
     /// The guest's C stack pointer, for handlers on the alternate stack.
     sp: Option<wasmtime::Global>,
 }
@@ -23,9 +25,11 @@ impl Trampolines {
         let mut typed = |name: &str| caller.get_export(name).and_then(|e| e.into_func());
         let v_i = typed(exports::CALL_V_I);
         let v_iii = typed(exports::CALL_V_III);
+        let i_i = typed(exports::CALL_I_I);
         Trampolines {
             v_i: v_i.and_then(|f| f.typed(&*caller).ok()),
             v_iii: v_iii.and_then(|f| f.typed(&*caller).ok()),
+            i_i: i_i.and_then(|f| f.typed(&*caller).ok()),
             sp: caller
                 .get_export(exports::STACK_POINTER)
                 .and_then(|e| e.into_global()),
@@ -38,7 +42,53 @@ impl Trampolines {
             v_iii: instance
                 .get_typed_func(&mut store, exports::CALL_V_III)
                 .ok(),
+            i_i: instance.get_typed_func(&mut store, exports::CALL_I_I).ok(),
             sp: instance.get_global(&mut store, exports::STACK_POINTER),
+        }
+    }
+}
+
+/// How the core's signal and `__clone` code calls into a wasmtime guest.
+struct Guest<'s, 't, T: 'static, G> {
+    store: StoreContextMut<'s, T>,
+    get: G,
+    t: &'t Trampolines,
+}
+
+impl<T: 'static, G: Fn(&mut T) -> &mut WaliCtx> HandlerCaller for Guest<'_, '_, T, G> {
+    type Error = wasmtime::Error;
+    fn ctx(&mut self) -> &mut WaliCtx {
+        (self.get)(self.store.data_mut())
+    }
+    fn stack_pointer(&mut self) -> Option<u32> {
+        Some(self.t.sp.as_ref()?.get(&mut self.store).i32()? as u32)
+    }
+    fn set_stack_pointer(&mut self, sp: u32) {
+        if let Some(g) = &self.t.sp {
+            let _ = g.set(&mut self.store, wasmtime::Val::I32(sp as i32));
+        }
+    }
+    fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {
+        match &self.t.v_i {
+            Some(f) => f.call(&mut self.store, (handler, signo)).map(|()| true),
+            None => Ok(false),
+        }
+    }
+    fn call_v_iii(&mut self, handler: i32, signo: i32, info: i32, uc: i32) -> Result<bool> {
+        match &self.t.v_iii {
+            Some(f) => f
+                .call(&mut self.store, (handler, signo, info, uc))
+                .map(|()| true),
+            None => Ok(false),
+        }
+    }
+    fn has_call_i_i(&mut self) -> bool {
+        self.t.i_i.is_some()
+    }
+    fn call_i_i(&mut self, func: i32, arg: i32) -> Result<Option<i32>> {
+        match &self.t.i_i {
+            Some(f) => f.call(&mut self.store, (func, arg)).map(Some),
+            None => Ok(None),
         }
     }
 }
@@ -50,44 +100,33 @@ pub(crate) fn deliver<T: 'static>(
     get: impl Fn(&mut T) -> &mut WaliCtx,
     t: &Trampolines,
 ) -> Result<()> {
-    struct Caller<'s, 't, T: 'static, G> {
-        store: StoreContextMut<'s, T>,
-        get: G,
-        t: &'t Trampolines,
-    }
-    impl<T: 'static, G: Fn(&mut T) -> &mut WaliCtx> HandlerCaller for Caller<'_, '_, T, G> {
-        type Error = wasmtime::Error;
-        fn ctx(&mut self) -> &mut WaliCtx {
-            (self.get)(self.store.data_mut())
-        }
-        fn stack_pointer(&mut self) -> Option<u32> {
-            Some(self.t.sp.as_ref()?.get(&mut self.store).i32()? as u32)
-        }
-        fn set_stack_pointer(&mut self, sp: u32) {
-            if let Some(g) = &self.t.sp {
-                let _ = g.set(&mut self.store, wasmtime::Val::I32(sp as i32));
-            }
-        }
-        fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {
-            match &self.t.v_i {
-                Some(f) => f.call(&mut self.store, (handler, signo)).map(|()| true),
-                None => Ok(false),
-            }
-        }
-        fn call_v_iii(&mut self, handler: i32, signo: i32, info: i32, uc: i32) -> Result<bool> {
-            match &self.t.v_iii {
-                Some(f) => f
-                    .call(&mut self.store, (handler, signo, info, uc))
-                    .map(|()| true),
-                None => Ok(false),
-            }
-        }
-    }
-    wali_core::run::deliver_signals(&mut Caller {
+    wali_core::run::deliver_signals(&mut Guest {
         store: store.as_context_mut(),
         get,
         t,
     })
+}
+
+/// `__clone` (`wali_core::run::clone_call`) from a guest's call.
+pub(crate) fn clone_call<T: 'static>(
+    caller: &mut wasmtime::Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx,
+    args: [i32; 5],
+) -> Result<Result<i32, wali_core::Ctrl>> {
+    let t = Trampolines::from_caller(caller);
+    let [func, stack, flags, arg, va] = args;
+    wali_core::run::clone_call(
+        &mut Guest {
+            store: caller.as_context_mut(),
+            get,
+            t: &t,
+        },
+        func,
+        stack,
+        flags,
+        arg,
+        va,
+    )
 }
 
 const SLOTS: usize = 8;

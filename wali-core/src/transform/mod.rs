@@ -25,6 +25,7 @@
 //!   the other transforms see standard code.
 
 mod casts;
+mod clone;
 mod legacy_eh;
 pub mod memimport;
 mod module;
@@ -36,7 +37,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 11;
+pub const VERSION: u32 = 12;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -111,6 +112,9 @@ pub mod imports {
     pub const SIGSAVE: &str = "__wali_sjlj_sigsave";
     /// `(env, val)`: restores the signal mask saved in the jump buffer, if any.
     pub const LONGJMP_PREPARE: &str = "__wali_sjlj_longjmp";
+    /// `(fn, stack, flags, arg, varargs) -> i32`: `__clone`, done by the
+    /// host (a fork whose child runs `fn(arg)` on `stack`).
+    pub const CLONE: &str = "__wali_clone";
 }
 
 /// Functions the transforms export so the host can call guest functions
@@ -123,6 +127,9 @@ pub mod exports {
     pub const CALL_V_II: &str = "__wali_call_v_ii";
     /// `(index, a, b, c)`: calls table entry `index` as `(i32, i32, i32) -> ()`.
     pub const CALL_V_III: &str = "__wali_call_v_iii";
+    /// `(index, a) -> i32`: calls table entry `index` as `(i32) -> i32`
+    /// (the child function of `__clone`).
+    pub const CALL_I_I: &str = "__wali_call_i_i";
     /// The guest's C stack pointer (`__stack_pointer`), an `i32` global,
     /// exported beside the trampolines (alternate signal stacks).
     pub const STACK_POINTER: &str = "__wali_stack_pointer";
@@ -187,6 +194,12 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
         Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
         None => (wasm, info),
     };
+    // New imports next: they renumber the defined functions.
+    let with_clone = clone::add_import(wasm, &info, &mut out)?;
+    let (wasm, info) = match &with_clone {
+        Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
+        None => (wasm, info),
+    };
     if opts.exit_on_return {
         match info.exit_on_return() {
             Ok(Some((start, proc_exit, flush))) => {
@@ -215,10 +228,11 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     if opts.setjmp {
         sjlj::plan(&info, wasm, &mut plan, &mut out)?;
     }
+    clone::plan(&info, &mut plan, &mut out);
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
-        out.wasm = translated.clone();
+        out.wasm = with_clone.clone().or_else(|| translated.clone());
         return Ok(out);
     }
     out.wasm = Some(module::rebuild(wasm, &info, &plan)?);

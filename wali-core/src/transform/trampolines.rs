@@ -1,6 +1,7 @@
 //! Exported trampolines that call a table entry by index, for the host's
 //! calls into the guest by function pointer (signal handlers, thread entry
-//! points). Added to modules that install signal handlers or spawn threads.
+//! points, `__clone`'s child). Added to modules that install signal handlers,
+//! spawn threads or processes (`__clone`).
 
 use super::module::{ModuleInfo, Plan, Sig};
 use super::{exports, Outcome};
@@ -9,30 +10,33 @@ use wasmparser::ValType;
 
 pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
     let wants = info.import_func("wali", "SYS_rt_sigaction").is_some()
-        || info.import_func("wali", "__wasm_thread_spawn").is_some();
+        || info.import_func("wali", "__wasm_thread_spawn").is_some()
+        || info.import_func("wali", super::imports::CLONE).is_some();
     if !wants || info.table0.is_empty() && !info.has_table0 {
         return;
     }
     if info.exports.iter().any(|(n, _, _)| *n == exports::CALL_V_I) {
         return;
     }
-    for (name, n) in [
-        (exports::CALL_V_I, 1),
-        (exports::CALL_V_II, 2),
-        (exports::CALL_V_III, 3),
+    for (name, n, result) in [
+        (exports::CALL_V_I, 1, false),
+        (exports::CALL_V_II, 2, false),
+        (exports::CALL_V_III, 3, false),
+        (exports::CALL_I_I, 1, true),
     ] {
+        let results = if result { vec![ValType::I32] } else { vec![] };
         let callee = plan.type_index(
             info,
             Sig {
                 params: vec![ValType::I32; n],
-                results: vec![],
+                results: results.clone(),
             },
         );
         let ty = plan.type_index(
             info,
             Sig {
                 params: vec![ValType::I32; n + 1],
-                results: vec![],
+                results,
             },
         );
         let mut f = Function::new([]);

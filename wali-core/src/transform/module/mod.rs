@@ -2,13 +2,16 @@
 //!
 //! This file reads a module into [`ModuleInfo`]; `plan` holds the
 //! [`Plan`] of changes the transforms build, `body` re-encodes function
-//! bodies with it, and `rebuild` writes the module again.
+//! bodies with it, and `rebuild` writes the module again; `imports` adds
+//! function imports (a pass of its own: it renumbers the functions).
 
 mod body;
+mod imports;
 mod plan;
 mod rebuild;
 
 pub use body::enc_val;
+pub use imports::add_func_imports;
 pub use plan::{Plan, Poll};
 pub use rebuild::rebuild;
 
