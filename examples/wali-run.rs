@@ -39,7 +39,9 @@ struct Cli {
     /// Working directory of the guest.
     #[arg(long = "cwd", value_name = "DIR")]
     cwd: Option<PathBuf>,
-    /// Maximum wasm stack in bytes.
+    /// The guest's stack in bytes: its C stack in linear memory (default:
+    /// `RLIMIT_STACK`, 8 MiB on most systems, as Linux gives a main
+    /// thread) and the engine's limit for wasm frames.
     #[arg(long = "stack-size", value_name = "N")]
     stack_size: Option<usize>,
     /// At most N guest threads, the main one included (the reference
@@ -390,6 +392,9 @@ fn run(cli: Cli, stack: usize) -> i32 {
     }
     if let Some(d) = &cli.cwd {
         b = b.cwd(d);
+    }
+    if let Some(n) = cli.stack_size {
+        b = b.c_stack_size(n);
     }
     match policy(&cli) {
         Ok(Some(p)) => b = b.policy(p),

@@ -924,6 +924,66 @@ fn posix_spawn_through_the_c_librarys_clone() {
     );
 }
 
+#[test]
+fn the_c_stack_is_rlimit_stack_sized_and_its_overflow_ends_cleanly() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    // as a trap: wali-run exits 128+11 (a forked guest dies of the signal)
+    let segv = |s: &std::process::ExitStatus| {
+        s.code() == Some(128 + libc::SIGSEGV) || s.signal() == Some(libc::SIGSEGV)
+    };
+    // a guest linked with the linker's 64 KiB C stack recurses 10 000
+    // frames deep (2.7 MB) on the 8 MiB stack the runtime maps
+    let o = wali_run()
+        .arg(guest("stack"))
+        .args(["deep", "10000"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // unbounded recursion: death by SIGSEGV with a message, as natively
+    // (the data below the stack is never reached)
+    let o = wali_run()
+        .arg(guest("stack"))
+        .arg("overflow")
+        .output()
+        .unwrap();
+    assert!(segv(&o.status), "{:?} {}", o.status, text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("stack overflow: the guest's C stack (8192 KiB) is exhausted"),
+        "{}",
+        text(&o.stderr)
+    );
+    // the size is RLIMIT_STACK's, as for a native main thread: 256 KiB
+    // does not hold 2000 frames of 256 bytes
+    let mut c = wali_run();
+    c.arg(guest("stack")).args(["deep", "2000"]);
+    // SAFETY: only setrlimit (async-signal-safe) between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 256 << 10,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_STACK, &lim);
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    assert!(segv(&o.status), "{:?} {}", o.status, text(&o.stderr));
+    assert!(text(&o.stderr).contains("(256 KiB)"), "{}", text(&o.stderr));
+    // and --stack-size gives it explicitly
+    let o = wali_run()
+        .args(["--stack-size", "16777216"])
+        .arg(guest("stack"))
+        .arg("overflow")
+        .output()
+        .unwrap();
+    assert!(
+        text(&o.stderr).contains("(16384 KiB)"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
 wali_tests::also_on_wasmer!(
     demo_guest_gets_its_arguments,
     guest_environment_is_wali_runs_unless_an_env_file_is_given,
@@ -960,6 +1020,7 @@ wali_tests::also_on_wasmer!(
     returning_from_main_flushes_through_stdio_exit_or_fflush_without_exit,
     robust_and_priority_inheritance_mutexes,
     posix_spawn_through_the_c_librarys_clone,
+    the_c_stack_is_rlimit_stack_sized_and_its_overflow_ends_cleanly,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,

@@ -164,6 +164,19 @@ pub fn longjmp(_cx: &mut WaliCtx, _env: i32, val: i32) -> Result<(), Ctrl> {
     )))
 }
 
+/// Called by a module the stack transform rewrote when a function's frame
+/// would go below the C stack's limit ([`crate::run::map_c_stack`]): the
+/// process dies of SIGSEGV, as a native program whose stack overflows.
+pub fn stack_overflow(cx: &mut WaliCtx) -> Result<(), Ctrl> {
+    Err(Ctrl::Killed {
+        signal: libc::SIGSEGV,
+        message: format!(
+            "stack overflow: the guest's C stack ({} KiB) is exhausted",
+            cx.process().c_stack_size() >> 10
+        ),
+    })
+}
+
 /// Called by a module rewritten by the setjmp transform at
 /// `sigsetjmp(env, savesigs)`: saves the calling thread's signal mask in
 /// the jump buffer when `savesigs` is not 0. Returns 0.

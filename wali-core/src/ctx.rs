@@ -52,6 +52,8 @@ pub struct Process {
     pub(crate) forked: AtomicBool,
     pub(crate) policy: Option<Box<crate::Policy>>,
     pub(crate) threads: std::sync::atomic::AtomicUsize,
+    /// The main thread's C stack size, when given explicitly.
+    pub(crate) c_stack: Option<usize>,
     /// Set (before `end` is readable) when the process is being ended.
     killed: AtomicBool,
     /// How the process is being ended, once `killed` is set.
@@ -92,6 +94,20 @@ impl Process {
     #[inline]
     pub fn policy(&self) -> Option<&crate::Policy> {
         self.policy.as_deref()
+    }
+
+    /// The size of the main thread's C stack (the part of the stack the
+    /// guest keeps in linear memory): as given to the builder, else the
+    /// process's `RLIMIT_STACK` soft limit as Linux sizes a main thread's
+    /// stack (8 MiB when unlimited); between 64 KiB and 1 GiB.
+    pub fn c_stack_size(&self) -> usize {
+        const DEFAULT: usize = 8 << 20;
+        let n = self.c_stack.unwrap_or_else(|| {
+            rustix::process::getrlimit(rustix::process::Resource::Stack)
+                .current
+                .map_or(DEFAULT, |n| n.min(usize::MAX as u64) as usize)
+        });
+        n.clamp(64 << 10, 1 << 30) & !15
     }
 
     /// Counts a new thread; false (and not counted) when the policy's
@@ -342,6 +358,11 @@ impl WaliCtx {
         Some(sp.checked_add(size)? & !15)
     }
 
+    /// The lowest address of the thread's alternate signal stack.
+    pub fn altstack_base(&self) -> u32 {
+        self.altstack[0]
+    }
+
     /// The thread id of this guest thread.
     pub fn tid(&self) -> i32 {
         self.tid
@@ -426,9 +447,16 @@ pub struct WaliCtxBuilder {
     verbosity: u8,
     program: Option<PathBuf>,
     policy: Option<crate::Policy>,
+    c_stack: Option<usize>,
 }
 
 impl WaliCtxBuilder {
+    /// The main thread's C stack size in bytes (default: `RLIMIT_STACK`,
+    /// see [`Process::c_stack_size`]); exec'd programs keep it.
+    pub fn c_stack_size(mut self, bytes: usize) -> Self {
+        self.c_stack = Some(bytes);
+        self
+    }
     /// Appends one argument (the first is the guest's `argv[0]`).
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
         self.args.push(a.as_ref().to_owned());
@@ -544,6 +572,7 @@ impl WaliCtxBuilder {
                 forked: AtomicBool::new(false),
                 policy: self.policy.map(Box::new),
                 threads: std::sync::atomic::AtomicUsize::new(1),
+                c_stack: self.c_stack,
                 killed: AtomicBool::new(false),
                 end: Mutex::new(None),
                 run_loop: std::sync::atomic::AtomicI32::new(0),

@@ -86,6 +86,9 @@ pub struct ExecRequest {
     pub env: Vec<std::ffi::CString>,
     /// The policy of the old program, which the new one keeps.
     pub policy: Option<Policy>,
+    /// The C stack size the old program was given explicitly
+    /// ([`WaliCtxBuilder::c_stack_size`]), which the new one keeps.
+    pub c_stack: Option<usize>,
 }
 
 impl ExecRequest {
@@ -103,6 +106,9 @@ impl ExecRequest {
             .program(&self.path);
         if let Some(p) = &self.policy {
             b = b.policy(p.clone());
+        }
+        if let Some(n) = self.c_stack {
+            b = b.c_stack_size(n);
         }
         for kv in &self.env {
             let kv = kv.as_bytes();

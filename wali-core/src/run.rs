@@ -160,7 +160,11 @@ pub fn plan(name: &str, params: &[Option<V>], results: &[Option<V>]) -> Result<I
             && results.len() == r.is_some() as usize
             && results.iter().zip(r).all(|(a, b)| *a == Some(b))
     };
-    if name == t::SIGSAVE || name == t::LONGJMP_PREPARE || name == t::CLONE {
+    if name == t::SIGSAVE
+        || name == t::LONGJMP_PREPARE
+        || name == t::CLONE
+        || name == t::STACK_OVERFLOW
+    {
         return Ok(Import::Table);
     }
     if let Some(spec) = wali_spec::syscall_by_import(name) {
@@ -217,6 +221,15 @@ pub trait HandlerCaller {
     fn set_stack_pointer(&mut self, sp: u32) {
         let _ = sp;
     }
+    /// The lowest address the C stack may reach (the stack transform's
+    /// `__wali_stack_limit`), `None` when the module has no check.
+    fn stack_limit(&mut self) -> Option<u32> {
+        None
+    }
+    /// Sets the C stack's limit.
+    fn set_stack_limit(&mut self, limit: u32) {
+        let _ = limit;
+    }
     /// Calls `handler(signo)`; `Ok(false)` when the module has no trampoline.
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, Self::Error>;
     /// Calls `handler(signo, info, uc)`; `Ok(false)` without a trampoline.
@@ -237,6 +250,38 @@ pub trait HandlerCaller {
         let _ = (func, arg);
         Ok(None)
     }
+}
+
+/// The main thread's C stack, before `_start`: `sp` is the module's own
+/// initial stack pointer (the linker's stack, 64 KiB by default, below it
+/// when the module was linked stack-first). When that is smaller than
+/// [`crate::Process::c_stack_size`], a stack of that size is mapped in the
+/// guest's mmap region (pages cost nothing until used) and `(top, base)`
+/// returned: the stack pointer to start with and the limit the stack
+/// transform checks every frame against. `None`: the linker's stack stays.
+pub fn map_c_stack(cx: &mut WaliCtx, sp: u32) -> Option<(u32, u32)> {
+    let size = cx.process().c_stack_size();
+    if sp as usize >= size {
+        return None;
+    }
+    let base = crate::sys::mmap(
+        cx,
+        0,
+        size as i32,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+        -1,
+        0,
+    )
+    .ok()? as usize;
+    cx.log(
+        2,
+        format_args!(
+            "C stack: {} KiB at {base:#x} (the module's own ended at {sp:#x})",
+            size >> 10
+        ),
+    );
+    Some(((base + size) as u32, base as u32))
 }
 
 /// `__clone(func, stack, flags, arg, ptid, tls, ctid)` of the WALI C
@@ -336,10 +381,16 @@ pub fn deliver_signals<H: HandlerCaller>(h: &mut H) -> Result<(), H::Error> {
         } else {
             None
         };
+        // the handler's frames are checked against the altstack
         let saved = alt.and_then(|top| {
             let sp = h.stack_pointer()?;
+            let limit = h.stack_limit();
             h.set_stack_pointer(top);
-            Some(sp)
+            if limit.is_some() {
+                let base = h.ctx().altstack_base();
+                h.set_stack_limit(base);
+            }
+            Some((sp, limit))
         });
         if saved.is_some() {
             h.ctx().altstack_depth += 1;
@@ -352,11 +403,15 @@ pub fn deliver_signals<H: HandlerCaller>(h: &mut H) -> Result<(), H::Error> {
         } else {
             h.call_v_i(act.handler as i32, signo)
         };
-        if let Some(sp) = saved {
+        if let Some((sp, limit)) = saved {
             h.ctx().altstack_depth -= 1;
-            // A handler that jumped out (longjmp) restores its own.
+            // A handler that jumped out (longjmp) restores its own stack
+            // pointer; the limit is the main stack's again either way.
             if r.is_ok() {
                 h.set_stack_pointer(sp);
+            }
+            if let Some(l) = limit {
+                h.set_stack_limit(l);
             }
         }
         sig::leave_handler(old);

@@ -101,6 +101,8 @@ fn setjmp_module_validates_and_needs_exceptions() {
         legacy_exceptions: false,
         signal_poll: false,
         fuel: false,
+        spawn: false,
+        stack: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -124,9 +126,11 @@ fn an_exec_keeps_the_policy() {
         argv: vec![c"x.wasm".into()],
         env: vec![c"A=1".into()],
         policy: Some(p.clone()),
+        c_stack: Some(1 << 20),
     };
     let ctx = req.builder(0).build().unwrap();
     assert_eq!(ctx.process().policy(), Some(&p));
+    assert_eq!(ctx.process().c_stack_size(), 1 << 20);
     let socket = wali_spec::syscall_by_name("socket").unwrap().nr;
     assert!(ctx.process().policy().unwrap().denies(socket));
     assert!(!ctx

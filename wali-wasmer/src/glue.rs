@@ -23,6 +23,8 @@ pub struct State {
     pub(crate) tramps: Option<Trampolines>,
     /// The guest's C stack pointer, for handlers on the alternate stack.
     pub(crate) sp: Option<wasmer::Global>,
+    /// The C stack's limit (the stack transform's check).
+    pub(crate) limit: Option<wasmer::Global>,
     /// The poll flag of this thread's instance (see `transform::poll`).
     pub(crate) flag: Option<&'static AtomicU32>,
     /// The instance's fuel global, when the runner meters fuel.
@@ -36,6 +38,7 @@ impl State {
             memory: None,
             tramps: None,
             sp: None,
+            limit: None,
             flag: None,
             fuel: None,
         }
@@ -191,6 +194,17 @@ pub fn imports(
              -> Result<i32, RuntimeError> {
                 let r = crate::signals::clone_call(&mut fe, [func, stack, flags, arg, va])?;
                 after(&mut fe, r)
+            },
+        ),
+    );
+    imports.define(
+        MODULE,
+        t::STACK_OVERFLOW,
+        Function::new_typed_with_env(
+            store,
+            env,
+            |fe: FunctionEnvMut<State>| -> Result<(), RuntimeError> {
+                call(fe, wali_core::aux::stack_overflow)
             },
         ),
     );

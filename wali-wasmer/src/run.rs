@@ -2,7 +2,7 @@
 //! status, and the exec loop (core's [`ExecLoop`]).
 
 use crate::glue::{imports, State};
-use crate::memory::WasmerMemory;
+use crate::memory::{StoreGuard, WasmerMemory};
 use crate::signals::{set_flags, FlagSlot};
 use crate::threads::{ExecHere, Spawn};
 use std::sync::atomic::AtomicU32;
@@ -173,6 +173,7 @@ impl Runner {
             .wali
             .prepare()
             .map_err(|e| format!("cannot prepare the guest: {e}"))?;
+        map_c_stack(&mut store, &env, &instance);
         let start = instance
             .exports
             .get_typed_function::<(), ()>(&store, "_start")
@@ -185,6 +186,37 @@ impl Runner {
             &mut env.as_mut(&mut store).wali,
             outcome,
         ))
+    }
+}
+
+/// Moves the main thread's C stack to one of the size the process's
+/// `c_stack_size` says, when the module exports its stack pointer and
+/// limit (the stack transform) and its own stack is smaller.
+fn map_c_stack(store: &mut Store, env: &FunctionEnv<State>, instance: &Instance) {
+    use wali_core::transform::exports;
+    let (Ok(sp), Ok(limit)) = (
+        instance.exports.get_global(exports::STACK_POINTER),
+        instance.exports.get_global(exports::STACK_LIMIT),
+    ) else {
+        return;
+    };
+    let Value::I32(now) = sp.get(store) else {
+        return;
+    };
+    let placed = {
+        // the mapping may grow the memory: through this store
+        let mut fe = env.clone().into_mut(store);
+        let (st, mut sm) = fe.data_and_store_mut();
+        if let Some(m) = &st.memory {
+            m.refresh(&sm);
+        }
+        let _g = StoreGuard::set(&mut sm);
+        wali_core::run::map_c_stack(&mut st.wali, now as u32)
+    };
+    if let Some((top, base)) = placed {
+        // both are mutable i32 globals the transform made or exported
+        let _ = sp.set(store, Value::I32(top as i32));
+        let _ = limit.set(store, Value::I32(base as i32));
     }
 }
 
@@ -301,6 +333,11 @@ pub(crate) fn instantiate(
         .get_global(exports::STACK_POINTER)
         .ok()
         .cloned();
+    let limit = instance
+        .exports
+        .get_global(exports::STACK_LIMIT)
+        .ok()
+        .cloned();
     let flag = instance
         .exports
         .get_memory(wali_core::transform::poll::FLAG_EXPORT)
@@ -334,6 +371,7 @@ pub(crate) fn instantiate(
     st.memory = Some(wm);
     st.tramps = tramps;
     st.sp = sp;
+    st.limit = limit;
     wali_core::sys::signal::mark_guest_thread();
     Ok(Started::Instance(instance, made))
 }

@@ -117,6 +117,19 @@ impl HandlerCaller for Caller<'_, '_> {
             let _ = g.set(&mut store, wasmer::Value::I32(sp as i32));
         }
     }
+    fn stack_limit(&mut self) -> Option<u32> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match st.limit.as_ref()?.get(&mut store) {
+            wasmer::Value::I32(v) => Some(v as u32),
+            _ => None,
+        }
+    }
+    fn set_stack_limit(&mut self, limit: u32) {
+        let (st, mut store) = self.0.data_and_store_mut();
+        if let Some(g) = &st.limit {
+            let _ = g.set(&mut store, wasmer::Value::I32(limit as i32));
+        }
+    }
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, RuntimeError> {
         let (st, mut store) = self.0.data_and_store_mut();
         match st.tramps.clone() {

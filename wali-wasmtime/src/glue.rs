@@ -125,6 +125,14 @@ where
     )?;
     linker.func_wrap(
         MODULE,
+        wali_core::transform::imports::STACK_OVERFLOW,
+        move |mut caller: Caller<'_, T>| -> Result<()> {
+            let r = wali_core::aux::stack_overflow(get(caller.data_mut()));
+            after(&mut caller, get, r)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
         wali_core::transform::imports::LONGJMP_PREPARE,
         move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
             let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);

@@ -18,6 +18,8 @@ pub(crate) struct Trampolines {
     i_i: Option<TypedFunc<(i32, i32), i32>>,
     /// The guest's C stack pointer, for handlers on the alternate stack.
     sp: Option<wasmtime::Global>,
+    /// The C stack's limit (the stack transform's check).
+    limit: Option<wasmtime::Global>,
 }
 
 impl Trampolines {
@@ -33,6 +35,9 @@ impl Trampolines {
             sp: caller
                 .get_export(exports::STACK_POINTER)
                 .and_then(|e| e.into_global()),
+            limit: caller
+                .get_export(exports::STACK_LIMIT)
+                .and_then(|e| e.into_global()),
         }
     }
 
@@ -44,6 +49,7 @@ impl Trampolines {
                 .ok(),
             i_i: instance.get_typed_func(&mut store, exports::CALL_I_I).ok(),
             sp: instance.get_global(&mut store, exports::STACK_POINTER),
+            limit: instance.get_global(&mut store, exports::STACK_LIMIT),
         }
     }
 }
@@ -66,6 +72,14 @@ impl<T: 'static, G: Fn(&mut T) -> &mut WaliCtx> HandlerCaller for Guest<'_, '_, 
     fn set_stack_pointer(&mut self, sp: u32) {
         if let Some(g) = &self.t.sp {
             let _ = g.set(&mut self.store, wasmtime::Val::I32(sp as i32));
+        }
+    }
+    fn stack_limit(&mut self) -> Option<u32> {
+        Some(self.t.limit.as_ref()?.get(&mut self.store).i32()? as u32)
+    }
+    fn set_stack_limit(&mut self, limit: u32) {
+        if let Some(g) = &self.t.limit {
+            let _ = g.set(&mut self.store, wasmtime::Val::I32(limit as i32));
         }
     }
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {

@@ -475,6 +475,7 @@ fn exec_resolved(
                 argv,
                 env,
                 policy: cx.proc.policy().cloned(),
+                c_stack: cx.proc.c_stack,
             })))
         }
         Image::Script(interp, arg) if is_wasm_file(&interp) => {

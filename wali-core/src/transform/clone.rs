@@ -7,12 +7,12 @@
 //! and the child runs `fn(arg)` on `stack` through the `__wali_call_i_i`
 //! trampoline, then exits with its result.
 //!
-//! Two steps: [`add_import`] adds the import (a pass of its own, since it
-//! renumbers the functions), then [`plan`] replaces the body.
+//! Two steps: [`import`] names the import to add (a pass of its own, since
+//! it renumbers the functions), then [`plan`] replaces the body.
 
 use super::imports::CLONE;
-use super::module::{self, ModuleInfo, Plan, Sig};
-use super::{Error, Outcome};
+use super::module::{ModuleInfo, Plan, Sig};
+use super::Outcome;
 use wasmparser::ValType;
 
 /// `(fn, stack, flags, arg, varargs) -> i32`: `__clone`'s wasm type.
@@ -33,14 +33,10 @@ fn defined_clone(info: &ModuleInfo) -> Option<u32> {
     .then_some(f)
 }
 
-/// The module with the `wali.__wali_clone` import added, when it defines
+/// The `wali.__wali_clone` import to add, when the module defines
 /// `__clone`; a note when it has no name section to find it by but could
 /// spawn processes (it imports execve).
-pub fn add_import(
-    wasm: &[u8],
-    info: &ModuleInfo,
-    out: &mut Outcome,
-) -> Result<Option<Vec<u8>>, Error> {
+pub fn import(info: &ModuleInfo, out: &mut Outcome) -> Option<(&'static str, &'static str, Sig)> {
     if defined_clone(info).is_none() {
         if info.func_names.is_empty() && info.import_func("wali", "SYS_execve").is_some() {
             out.notes.push(
@@ -49,9 +45,9 @@ pub fn add_import(
                     .into(),
             );
         }
-        return Ok(None);
+        return None;
     }
-    module::add_func_imports(wasm, info, &[("wali", CLONE, sig())]).map(Some)
+    Some(("wali", CLONE, sig()))
 }
 
 /// `__clone`'s body becomes a call of the host's implementation.

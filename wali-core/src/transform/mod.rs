@@ -31,13 +31,14 @@ pub mod memimport;
 mod module;
 pub mod poll;
 mod sjlj;
+mod stack;
 mod trampolines;
 
 use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +55,12 @@ pub struct Options {
     /// Fuel metering by the same checks (`poll::FUEL_EXPORT`), for engines
     /// without metering of their own: off by default.
     pub fuel: bool,
+    /// The C library's `__clone` done by the host (posix_spawn, system,
+    /// popen).
+    pub spawn: bool,
+    /// The C stack pointer exported and every frame checked against the
+    /// C stack the host maps.
+    pub stack: bool,
 }
 
 impl Options {
@@ -65,6 +72,8 @@ impl Options {
         legacy_exceptions: false,
         signal_poll: false,
         fuel: false,
+        spawn: false,
+        stack: false,
     };
 }
 
@@ -77,6 +86,8 @@ impl Default for Options {
             legacy_exceptions: true,
             signal_poll: false,
             fuel: false,
+            spawn: true,
+            stack: true,
         }
     }
 }
@@ -115,6 +126,9 @@ pub mod imports {
     /// `(fn, stack, flags, arg, varargs) -> i32`: `__clone`, done by the
     /// host (a fork whose child runs `fn(arg)` on `stack`).
     pub const CLONE: &str = "__wali_clone";
+    /// `() -> ()`: a frame would go below the C stack's limit; does not
+    /// return (the process dies of SIGSEGV).
+    pub const STACK_OVERFLOW: &str = "__wali_stack_overflow";
 }
 
 /// Functions the transforms export so the host can call guest functions
@@ -133,6 +147,9 @@ pub mod exports {
     /// The guest's C stack pointer (`__stack_pointer`), an `i32` global,
     /// exported beside the trampolines (alternate signal stacks).
     pub const STACK_POINTER: &str = "__wali_stack_pointer";
+    /// The lowest address the C stack pointer may take (an `i32` global,
+    /// 0: unchecked), which the host sets when it maps the C stack.
+    pub const STACK_LIMIT: &str = "__wali_stack_limit";
 }
 
 /// Offsets inside a jump buffer (the guest's 208-byte `__jmp_buf`) used by
@@ -194,9 +211,20 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
         Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
         None => (wasm, info),
     };
-    // New imports next: they renumber the defined functions.
-    let with_clone = clone::add_import(wasm, &info, &mut out)?;
-    let (wasm, info) = match &with_clone {
+    // New imports next, in one pass: they renumber the defined functions.
+    let new_imports: Vec<_> = [
+        opts.spawn.then(|| clone::import(&info, &mut out)).flatten(),
+        opts.stack.then(|| stack::import(&info, &mut out)).flatten(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let with_imports = if new_imports.is_empty() {
+        None
+    } else {
+        Some(module::add_func_imports(wasm, &info, &new_imports)?)
+    };
+    let (wasm, info) = match &with_imports {
         Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
         None => (wasm, info),
     };
@@ -228,11 +256,16 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     if opts.setjmp {
         sjlj::plan(&info, wasm, &mut plan, &mut out)?;
     }
-    clone::plan(&info, &mut plan, &mut out);
+    if opts.spawn {
+        clone::plan(&info, &mut plan, &mut out);
+    }
+    if opts.stack {
+        stack::plan(&info, &mut plan, &mut out);
+    }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
-        out.wasm = with_clone.clone().or_else(|| translated.clone());
+        out.wasm = with_imports.clone().or_else(|| translated.clone());
         return Ok(out);
     }
     out.wasm = Some(module::rebuild(wasm, &info, &plan)?);

@@ -60,7 +60,11 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
     );
     // Signal handlers with SA_ONSTACK run on the alternate stack: the host
     // moves the guest's C stack pointer there for the handler's duration.
-    if let Some(sp) = info.stack_pointer() {
+    let exported = plan
+        .global_exports
+        .iter()
+        .any(|(n, _)| *n == exports::STACK_POINTER);
+    if let Some(sp) = info.stack_pointer().filter(|_| !exported) {
         plan.global_exports.push((exports::STACK_POINTER, sp));
     }
 }

@@ -22,12 +22,18 @@ impl Plan {
         if self.call_map.is_empty()
             && self.indirect_map.is_empty()
             && !self.redirect_calls.iter().any(|r| r.0 == func)
+            && self.stack_check.is_none()
         {
             return Ok(false);
         }
+        let sp = self.stack_check.map(|c| c.sp);
         let mut r = body.get_operators_reader()?;
         while !r.eof() {
-            if self.map_op(func, &r.read()?).is_some() {
+            let op = r.read()?;
+            if matches!(op, Operator::GlobalSet { global_index } if Some(global_index) == sp) {
+                return Ok(true);
+            }
+            if self.map_op(func, &op).is_some() {
                 return Ok(true);
             }
         }
@@ -98,6 +104,11 @@ pub(super) fn remap_body(
     if !plan.fast_paths.is_empty() {
         locals.push((1, wasm_encoder::ValType::I32));
     }
+    // And one for the new stack pointer value the stack check tests.
+    let new_sp = scratch + !plan.fast_paths.is_empty() as u32;
+    if plan.stack_check.is_some() {
+        locals.push((1, wasm_encoder::ValType::I32));
+    }
     let mut f = wasm_encoder::Function::new(locals);
     // Fuel: the entry charges the function's length, each loop header its
     // body's length (each time round), so a unit is about an instruction.
@@ -118,6 +129,20 @@ pub(super) fn remap_body(
             f.instruction(&i);
             plan.emit_poll(&mut f, loop_costs.pop().unwrap_or(1));
             continue;
+        }
+        if let (Some(c), Operator::GlobalSet { global_index }) = (plan.stack_check, &op) {
+            if *global_index == c.sp {
+                // new value -> new_sp; below the limit? overflow; the set
+                f.instruction(&Instruction::LocalTee(new_sp));
+                f.instruction(&Instruction::GlobalGet(c.limit));
+                f.instruction(&Instruction::I32LtU);
+                f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
+                f.instruction(&Instruction::Call(c.overflow));
+                f.instruction(&Instruction::End);
+                f.instruction(&Instruction::LocalGet(new_sp));
+                f.instruction(&Instruction::GlobalSet(c.sp));
+                continue;
+            }
         }
         if let Operator::CallIndirect {
             type_index,

@@ -12,7 +12,7 @@ mod rebuild;
 
 pub use body::enc_val;
 pub use imports::add_func_imports;
-pub use plan::{Plan, Poll};
+pub use plan::{Plan, Poll, StackCheck};
 pub use rebuild::rebuild;
 
 use super::Error;

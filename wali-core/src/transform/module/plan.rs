@@ -50,6 +50,17 @@ pub struct Plan {
     /// New i64 globals, mutable (after the i32 ones), with these initial
     /// values and export names.
     pub new_i64_globals: Vec<(i64, &'static str)>,
+    /// The C stack check at every `global.set` of the stack pointer.
+    pub stack_check: Option<StackCheck>,
+}
+
+/// `global.set $sp` becomes: if the new value is below `$limit`, call
+/// `overflow` (which does not return); then the set.
+#[derive(Clone, Copy, Debug)]
+pub struct StackCheck {
+    pub sp: u32,
+    pub limit: u32,
+    pub overflow: u32,
 }
 
 /// How polled code reaches the host when the flag is set.
@@ -72,6 +83,7 @@ impl Plan {
             && self.indirect_map.is_empty()
             && self.new_funcs.is_empty()
             && self.bodies.is_empty()
+            && self.stack_check.is_none()
     }
 
     /// The index a new type will have (reusing an identical existing one).
