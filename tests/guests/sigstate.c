@@ -16,12 +16,19 @@
  *                               its job, unblock, wait; the SIGCHLD handler
  *                               reaps (WNOHANG) and fills in the job's status,
  *                               so a handler run in the blocked window loses
- *                               it: the status must be 127 every time; exit 0 */
+ *                               it: the status must be 127 every time; exit 0
+ *   sigstate.wasm parked        SIGUSR1 blocked and sent to the process by a
+ *                               child (while a host thread that does not block
+ *                               it may exist, an embedder's): sigtimedwait takes
+ *                               it, and a second one is delivered by sigsuspend,
+ *                               which returns EINTR; exit 0 */
 #include "wali.h"
 
 WALI(SYS_wait4) i64 sys_wait4(int pid, int *st, int opt, void *ru);
 WALI(SYS_waitid) i64 sys_waitid(int idtype, int id, void *info, int opt, void *ru);
 WALI(SYS_rt_sigpending) i64 sys_rt_sigpending(void *set, size_t sz);
+WALI(SYS_rt_sigtimedwait) i64 sys_rt_sigtimedwait(const void *set, void *info, const void *ts, size_t sz);
+WALI(SYS_rt_sigsuspend) i64 sys_rt_sigsuspend(const void *mask, size_t sz);
 WALI(SYS_execve) i64 sys_execve(const char *path, char *const argv[], char *const envp[]);
 
 #define SIGPIPE 13
@@ -152,6 +159,57 @@ static int status(int n) {
     return 0;
 }
 
+#define SIGUSR1 10
+#define SIGALRM 14
+static volatile int usr1_runs, alrm_runs;
+static void on_usr1(int s) { (void)s; usr1_runs++; }
+static void on_alrm(int s) { (void)s; alrm_runs++; }
+WALI(SYS_alarm) i64 sys_alarm(unsigned s);
+
+/* SIGUSR1 from another process (a child), so that it is process-directed
+ * (a guest's kill of its own process goes to the calling thread) */
+static int usr1_from_child(void) {
+    i64 pid = sys_fork();
+    if (pid == 0) {
+        sys_kill((int)sys_getppid(), SIGUSR1);
+        sys_exit_group(0);
+    }
+    int st;
+    CHECK_EQ(sys_wait4((int)pid, &st, 0, NULL), pid);
+    for (int k = 0; k < 50; k++) sys_sched_yield();
+    return (int)pid;
+}
+
+static int parked(void) {
+    CHECK_EQ(install(SIGUSR1, on_usr1, 0), 0);
+    CHECK_EQ(install(SIGALRM, on_alrm, 0), 0);
+    u64 b = bit(SIGUSR1);
+    CHECK_EQ(sys_rt_sigprocmask(SIG_BLOCK, &b, NULL, 8), 0);
+    int from = usr1_from_child();
+    CHECK_EQ(usr1_runs, 0);
+    u64 pend = 0;
+    CHECK_EQ(sys_rt_sigpending(&pend, 8), 0);
+    CHECK(pend & b);
+    int info[32] = {0};
+    i64 ts[2] = {2, 0};
+    CHECK_EQ(sys_rt_sigtimedwait(&b, info, ts, 8), SIGUSR1);
+    CHECK_EQ(info[0], SIGUSR1);
+    CHECK_EQ(info[4], from);  /* si_pid */
+    CHECK_EQ(usr1_runs, 0);
+    /* again, then wait for it with everything but SIGUSR1 blocked... */
+    usr1_from_child();
+    sys_alarm(3); /* ...and an alarm, so a lost wake-up fails under wali-run */
+    u64 all_but = ~b & ~bit(SIGALRM);
+    CHECK_EQ(sys_rt_sigsuspend(&all_but, 8), -EINTR);
+    CHECK_EQ(usr1_runs, 1);
+    CHECK_EQ(alrm_runs, 0);
+    sys_alarm(0);
+    u64 now = 0;
+    CHECK_EQ(sys_rt_sigprocmask(SIG_BLOCK, NULL, &now, 8), 0);
+    CHECK(now & b);  /* the mask is the one from before the suspension */
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     int n = argc > 2 ? (int)watoi(argv[2]) : 200;
@@ -165,5 +223,6 @@ int main(int argc, char **argv) {
         return 4;
     }
     if (!wstrcmp(argv[1], "status")) return status(n);
+    if (!wstrcmp(argv[1], "parked")) return parked();
     return 2;
 }

@@ -325,11 +325,38 @@ pub fn siginfo_frame(cx: &mut WaliCtx, info: &SigInfo) -> (i32, i32) {
         return (0, 0);
     };
     let a = a as u32;
-    let _ = cx.mem.write::<[i32; 4]>(a, [info.signo, 0, info.code, 0]);
-    let _ = cx
-        .mem
-        .write::<[i32; 3]>(a + 16, [info.pid, info.uid, info.value]);
+    let _ = write_siginfo(cx, a, info);
     (a as i32, a as i32 + 512)
+}
+
+/// Writes `info` as the guest's `siginfo_t` at `a` (its first 28 bytes:
+/// signo, errno, code, then pid, uid and the queued value).
+pub(super) fn write_siginfo(cx: &WaliCtx, a: u32, info: &SigInfo) -> Result<(), crate::Errno> {
+    cx.mem.buf(a, wali_spec::layout::siginfo::SIZE)?;
+    cx.mem.write::<[i32; 4]>(a, [info.signo, 0, info.code, 0])?;
+    cx.mem
+        .write::<[i32; 3]>(a + 16, [info.pid, info.uid, info.value])
+}
+
+/// Moves the signals parked in the process-wide set that `allowed` lets
+/// through to the calling guest thread's own pending set, to be delivered
+/// at its next safe point (a thread that unblocks them in `sigsuspend`:
+/// the kernel, which gave them to a host thread, does not wake it for
+/// them); whether any moved.
+pub(super) fn unpark(allowed: u64) -> bool {
+    let mut moved = false;
+    while let Some(i) = PROCESS.take(allowed) {
+        THREAD.with(|p| p.record(i));
+        moved = true;
+    }
+    moved
+}
+
+/// A signal of `set` parked in the process-wide set, taken (for
+/// `sigtimedwait`, which the kernel answers only from its own pending
+/// sets).
+pub(super) fn take_parked(set: u64) -> Option<SigInfo> {
+    PROCESS.take(set)
 }
 
 /// Unmaps the page of a [`siginfo_frame`].

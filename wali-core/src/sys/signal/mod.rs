@@ -226,6 +226,11 @@ pub fn rt_sigsuspend(cx: &mut WaliCtx, mask: i32, sigsetsize: i32) -> SysResult 
         return Err(Errno::INVAL.into());
     }
     let m = cx.mem.read::<u64>(mask as u32)? & !engine_mask();
+    // a signal a host thread took while this one blocked it, which `m`
+    // unblocks: delivered now (the kernel would not wake the suspension)
+    if deliver::unpark(!m) {
+        return Err(Errno::INTR.into());
+    }
     // SAFETY: host u64.
     Ok(unsafe { syscall2(SYS_rt_sigsuspend, p(&m), 8) }?)
 }
@@ -241,10 +246,18 @@ pub fn rt_sigtimedwait(
     if sigsetsize != 8 {
         return Err(Errno::INVAL.into());
     }
+    let want = cx.mem.read::<u64>(set as u32)?;
     let s = cx.mem.buf(set as u32, 8)?;
     let i = cx
         .mem
         .buf_opt(info as u32, wali_spec::layout::siginfo::SIZE)?;
+    // one a host thread took while the guest blocked it comes first
+    if let Some(si) = deliver::take_parked(want & !engine_mask()) {
+        if info != 0 {
+            deliver::write_siginfo(cx, info as u32, &si)?;
+        }
+        return Ok(si.signo as i64);
+    }
     let t = cx.mem.buf_opt(timeout as u32, 16)?;
     // SAFETY: checked sigset, optional siginfo and timespec.
     Ok(unsafe { syscall4(SYS_rt_sigtimedwait, p(s), p(i), p(t), 8) }?)
