@@ -445,9 +445,11 @@ fn report(path: &std::path::Path, outcome: Result<wali::Outcome, String>) -> i32
 
 /// The same program on wasmer.
 fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
+    let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
     let runner = wali_wasmer::Runner::new()
         .verbosity(cli.verbose)
-        .fuel(cli.fuel.is_some());
+        .fuel(cli.fuel.is_some())
+        .wasm_stack_size(stack);
     let runner = if cli.no_cache {
         runner.cache(None)
     } else {
@@ -462,5 +464,11 @@ fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
-    report(path, runner.run(&module, ctx))
+    let code = report(path, runner.run(&module, ctx));
+    // The process exits now: the compiled code is not unregistered (a
+    // guest that exhausted wasmer's stack inside a host call can leave the
+    // unwinder's registry lock taken, and unregistering would wait for it).
+    std::mem::forget(module);
+    std::mem::forget(runner);
+    code
 }

@@ -984,6 +984,56 @@ fn the_c_stack_is_rlimit_stack_sized_and_its_overflow_ends_cleanly() {
     );
 }
 
+#[test]
+fn deep_wasm_recursion_and_runaway_recursion_end_as_natively() {
+    // each level makes a syscall and keeps eight i64 locals live across
+    // the next: 40 000 levels need more than wasmer's own 1 MiB stack
+    // (wali-run gives both engines --stack-size, 8 MiB)
+    let d = tempfile::tempdir().unwrap();
+    let m = wat_file(
+        d.path(),
+        "deep",
+        r#"(module
+        (import "wali" "SYS_getpid" (func $getpid (result i64)))
+        (import "wali" "__cl_get_argc" (func $argc (result i32)))
+        (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+        (memory (export "memory") 1 1 shared)
+        (func $f (param $n i32) (result i64)
+          (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+          (local.set $a (call $getpid))
+          (local.set $b (i64.add (local.get $a) (i64.const 1)))
+          (local.set $c (i64.mul (local.get $b) (i64.const 3)))
+          (local.set $d (i64.xor (local.get $c) (local.get $a)))
+          (if (result i64) (i32.eqz (local.get $n))
+            (then (i64.const 0))
+            (else (i64.add
+              (i64.add (local.get $a) (local.get $b))
+              (i64.add (i64.add (local.get $c) (local.get $d))
+                (call $f (i32.sub (local.get $n) (i32.const 1))))))))
+        (func $runaway (param $n i64) (result i64)
+          (i64.add (local.get $n) (call $runaway (i64.add (local.get $n) (i64.const 1)))))
+        (func (export "_start")
+          ;; argc 1: 40 000 levels, then exit 0; more: without end
+          (if (i32.eq (call $argc) (i32.const 1))
+            (then (drop (call $f (i32.const 40000))))
+            (else (drop (call $runaway (i64.const 0)))))
+          (drop (call $exit (i32.const 0)))))"#,
+    );
+    let o = wali_run().arg(&m).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // runaway recursion: a trap (128+11, as a native stack overflow),
+    // never a hang
+    let t = std::time::Instant::now();
+    let o = wali_run().arg(&m).arg("forever").output().unwrap();
+    assert_eq!(o.status.code(), Some(139), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("call stack exhausted"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(60));
+}
+
 wali_tests::also_on_wasmer!(
     demo_guest_gets_its_arguments,
     guest_environment_is_wali_runs_unless_an_env_file_is_given,
@@ -1021,6 +1071,7 @@ wali_tests::also_on_wasmer!(
     robust_and_priority_inheritance_mutexes,
     posix_spawn_through_the_c_librarys_clone,
     the_c_stack_is_rlimit_stack_sized_and_its_overflow_ends_cleanly,
+    deep_wasm_recursion_and_runaway_recursion_end_as_natively,
     copy_guest_copies_a_file_exactly,
     compiled_modules_are_cached,
     fuel_caps_a_computing_guest,

@@ -80,6 +80,16 @@ impl Runner {
         self
     }
 
+    /// The stack wasm code runs on, in bytes (wasmer runs guests on stacks
+    /// of its own, 1 MiB by default; wasmtime's counterpart is
+    /// `max_wasm_stack`). Process-wide: wasmer keeps one setting for every
+    /// engine. Host calls from deep recursion run on it too, so it should
+    /// be generous: `wali-run` gives the same 8 MiB as on wasmtime.
+    pub fn wasm_stack_size(self, bytes: usize) -> Runner {
+        wasmer::sys::vm::set_stack_size(bytes);
+        self
+    }
+
     /// Meters fuel (`Policy::fuel`, about one unit per wasm instruction):
     /// modules are loaded with the fuel transform, and a guest that uses
     /// its fuel up ends as by SIGXCPU. Off by default.
