@@ -204,6 +204,35 @@ fn session_calls_in_a_process_of_their_own() {
 }
 
 #[test]
+fn a_home_that_does_not_exist_still_caches() {
+    // test suites run programs with HOME pointing nowhere: the cache is
+    // then a private directory in TMPDIR, not skipped (a compile per start)
+    let d = tempfile::tempdir().unwrap();
+    let run = || {
+        wali_run()
+            .env_remove("WALI_CACHE_DIR")
+            .env_remove("XDG_CACHE_HOME")
+            .env("HOME", d.path().join("nowhere"))
+            .env("TMPDIR", d.path())
+            .arg(guest("hello"))
+            .output()
+            .unwrap()
+    };
+    assert!(run().status.success());
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let cache = d.path().join(format!("wali-cache-{uid}"));
+    let compiled = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .count();
+    assert_eq!(compiled, 1);
+    assert!(run().status.success());
+    assert!(!d.path().join("nowhere").exists());
+}
+
+#[test]
 fn compiled_modules_are_cached() {
     let d = tempfile::tempdir().unwrap();
     let cache = d.path().join("cache");

@@ -23,16 +23,29 @@ impl ModuleCache {
     }
 
     /// The default cache: `$WALI_CACHE_DIR`, else `$XDG_CACHE_HOME/wali`,
-    /// else `$HOME/.cache/wali`; `None` when none can be determined.
+    /// else `$HOME/.cache/wali`, each when its base directory exists (a
+    /// program run with `HOME` pointing nowhere, as test suites do, would
+    /// otherwise compile every module at every start); else a private
+    /// `wali-cache-<uid>` in the temporary directory.
     pub fn default_location() -> Option<ModuleCache> {
         let env = |k: &str| {
             std::env::var_os(k)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let dir = env("WALI_CACHE_DIR")
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wali")))
-            .or_else(|| env("HOME").map(|d| d.join(".cache").join("wali")))?;
+        if let Some(d) = env("WALI_CACHE_DIR") {
+            return Some(ModuleCache::new(d));
+        }
+        let usable = |base: PathBuf, sub: &[&str]| {
+            base.is_dir()
+                .then(|| sub.iter().fold(base, |p, s| p.join(s)))
+        };
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        let dir = env("XDG_CACHE_HOME")
+            .and_then(|d| usable(d, &["wali"]))
+            .or_else(|| env("HOME").and_then(|d| usable(d, &[".cache", "wali"])))
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("wali-cache-{uid}")));
         Some(ModuleCache::new(dir))
     }
 
