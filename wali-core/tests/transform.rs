@@ -567,3 +567,52 @@ fn strip_names(wasm: &[u8]) -> Vec<u8> {
         .unwrap();
     m.finish()
 }
+
+#[test]
+fn the_stack_check_guards_each_lowering_of_the_stack_pointer() {
+    // a prologue (sub, tee, set) is checked against the limit; the
+    // epilogue's restore (add, set) and a saved value's (local.get, set)
+    // are not
+    let m = wat::parse_str(
+        r#"(module
+        (import "wali" "SYS_getpid" (func $getpid (result i64)))
+        (memory (export "memory") 1 1 shared)
+        (global $__stack_pointer (mut i32) (i32.const 65536))
+        (func $f (local i32)
+          global.get $__stack_pointer
+          i32.const 32
+          i32.sub
+          local.tee 0
+          global.set $__stack_pointer
+          local.get 0
+          i32.const 32
+          i32.add
+          global.set $__stack_pointer
+          local.get 0
+          global.set $__stack_pointer)
+        (func (export "_start") call $f))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    assert!(text.contains(r#"(export "__wali_stack_limit""#), "{text}");
+    assert!(text.contains(r#"(export "__wali_stack_pointer""#), "{text}");
+    assert!(
+        text.contains(r#"(import "wali" "__wali_stack_overflow""#),
+        "{text}"
+    );
+    let f = text.split("(func $f").nth(1).unwrap();
+    let f = f.split("(func").next().unwrap();
+    assert_eq!(f.matches("i32.lt_u").count(), 1, "{f}");
+    assert_eq!(f.matches("global.set $__stack_pointer").count(), 3, "{f}");
+    // without a name for the global, nothing (an unnamed guess could
+    // corrupt another global)
+    let out = transform(&strip_names(&m), &Options::default()).unwrap();
+    assert!(
+        out.notes.iter().any(|n| n.contains("no `__stack_pointer`")),
+        "{:?}",
+        out.notes
+    );
+}

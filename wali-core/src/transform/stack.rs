@@ -3,8 +3,10 @@
 //! default; Linux gives a main thread 8 MiB). The transform exports the
 //! global, so the host can move it to a stack of its own mapping
 //! ([`crate::run::map_c_stack`]), and a new `__wali_stack_limit` global;
-//! every `global.set __stack_pointer` then checks the new value against
-//! the limit and calls `wali.__wali_stack_overflow` below it (the process
+//! every `global.set __stack_pointer` that can lower it (not the restores
+//! of an epilogue: `i32.add`, or `local.get` of the value saved at entry)
+//! then checks the new value against the limit and calls
+//! `wali.__wali_stack_overflow` below it (the process
 //! dies of SIGSEGV, instead of the stack silently overwriting the data
 //! below it). A limit of 0 (threads, whose stacks the C library maps)
 //! checks nothing.

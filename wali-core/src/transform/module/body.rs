@@ -120,8 +120,16 @@ pub(super) fn remap_body(
     loop_costs.reverse();
     plan.emit_poll(&mut f, len);
     let mut r = body.get_operators_reader()?;
+    // Whether the value on top of the stack is an increase of the stack
+    // pointer or a saved one (`i32.add` in an epilogue, `local.get` of the
+    // value saved at entry): setting it needs no check.
+    let mut raises = false;
     while !r.eof() {
         let op = r.read()?;
+        let was_raise = std::mem::replace(
+            &mut raises,
+            matches!(op, Operator::I32Add | Operator::LocalGet { .. }),
+        );
         if let Operator::Loop { .. } = op {
             let i = RoundtripReencoder
                 .instruction(op)
@@ -131,7 +139,7 @@ pub(super) fn remap_body(
             continue;
         }
         if let (Some(c), Operator::GlobalSet { global_index }) = (plan.stack_check, &op) {
-            if *global_index == c.sp {
+            if *global_index == c.sp && !was_raise {
                 // new value -> new_sp; below the limit? overflow; the set
                 f.instruction(&Instruction::LocalTee(new_sp));
                 f.instruction(&Instruction::GlobalGet(c.limit));
