@@ -34,7 +34,7 @@ struct Cli {
     clear_env: bool,
     /// The guest's `argv[0]` (default: the module path as given), as
     /// `wasmtime run --argv0` and bash's `exec -a` set it.
-    #[arg(long = "argv0", value_name = "NAME")]
+    #[arg(long = "argv0", value_name = "NAME", allow_hyphen_values = true)]
     argv0: Option<OsString>,
     /// Working directory of the guest.
     #[arg(long = "cwd", value_name = "DIR")]

@@ -1423,6 +1423,13 @@ fn argv0_option_names_the_program() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(103), "{}", text(&o.stderr));
+    // a login shell's name starts with '-' (`exec -l`, `--argv0 -bash`)
+    let o = wali_run()
+        .args(["--argv0", "-bash"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o.stderr));
     let o = wali_run().arg(&m).output().unwrap();
     let len = m.as_os_str().len() as i32;
     assert_eq!(
