@@ -616,3 +616,40 @@ fn the_stack_check_guards_each_lowering_of_the_stack_pointer() {
         out.notes
     );
 }
+
+#[test]
+fn a_function_the_setjmp_rewrite_replaces_keeps_its_stack_check() {
+    let m = wat::parse_str(
+        r#"(module
+        (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+        (import "wali" "longjmp" (func $lj (param i32 i32)))
+        (memory (export "memory") 1 1 shared)
+        (global $__stack_pointer (mut i32) (i32.const 65536))
+        (func $f (local i32)
+          global.get $__stack_pointer
+          i32.const 256
+          i32.sub
+          local.tee 0
+          global.set $__stack_pointer
+          (drop (call $sj (local.get 0)))
+          local.get 0
+          i32.const 256
+          i32.add
+          global.set $__stack_pointer)
+        (func (export "_start") call $f (call $lj (i32.const 0) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &Options::default()).unwrap();
+    assert!(
+        out.applied.iter().any(|a| a.starts_with("setjmp")),
+        "{:?}",
+        out.applied
+    );
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    let f = text.split("(func $f").nth(1).unwrap();
+    let f = f.split("(func").next().unwrap();
+    // the prologue's lowering is checked, the epilogue's restore is not
+    assert_eq!(f.matches("i32.lt_u").count(), 1, "{f}");
+}

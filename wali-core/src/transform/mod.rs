@@ -38,7 +38,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 14;
+pub const VERSION: u32 = 15;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -250,6 +250,11 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     // re-emits whole bodies through the plan's call mapping, which must
     // then be complete.
     poll::plan(&info, &mut plan, &mut out, opts.signal_poll, opts.fuel);
+    // The stack check before the setjmp rewrite, which emits it in the
+    // bodies it replaces.
+    if opts.stack {
+        stack::plan(&info, &mut plan, &mut out);
+    }
     if opts.fn_casts {
         casts::plan(&info, &mut plan, &mut out)?;
     }
@@ -258,9 +263,6 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     if opts.spawn {
         clone::plan(&info, &mut plan, &mut out);
-    }
-    if opts.stack {
-        stack::plan(&info, &mut plan, &mut out);
     }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);

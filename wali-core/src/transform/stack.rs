@@ -12,7 +12,7 @@
 //! checks nothing.
 //!
 //! Found by name only (a guess at an unnamed global would corrupt it).
-//! Functions the setjmp transform rewrites are not checked.
+//! The setjmp transform's own restores at a longjmp are not checked.
 
 use super::imports::STACK_OVERFLOW;
 use super::module::{ModuleInfo, Plan, Sig, StackCheck};

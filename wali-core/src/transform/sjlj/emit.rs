@@ -24,6 +24,11 @@ pub(super) struct Emit<'p, 'a> {
     pub(super) token: u32,
     pub(super) plan: &'p Plan,
     pub(super) func: u32,
+    /// The stack check's scratch local, once one is needed.
+    pub(super) new_sp: Option<u32>,
+    /// Whether the last copied operator raises the stack pointer or
+    /// restores a saved one (the set after it is not checked).
+    pub(super) raises: bool,
 }
 
 impl<'a> Emit<'_, 'a> {
@@ -80,6 +85,34 @@ impl<'a> Emit<'_, 'a> {
         Err("branch out of the function".into())
     }
     fn op(&mut self, op: &Operator<'a>) -> Result<(), String> {
+        let raised = std::mem::replace(
+            &mut self.raises,
+            matches!(op, Operator::I32Add | Operator::LocalGet { .. }),
+        );
+        if let (Some(c), Operator::GlobalSet { global_index }) = (self.plan.stack_check, op) {
+            if *global_index == c.sp && !raised {
+                // as the other bodies get it (`module::body`)
+                let t = match self.new_sp {
+                    Some(t) => t,
+                    None => {
+                        let t = self.local(ValType::I32);
+                        self.new_sp = Some(t);
+                        t
+                    }
+                };
+                self.f.extend([
+                    I::LocalTee(t),
+                    I::GlobalGet(c.limit),
+                    I::I32LtU,
+                    I::If(wasm_encoder::BlockType::Empty),
+                    I::Call(c.overflow),
+                    I::End,
+                    I::LocalGet(t),
+                    I::GlobalSet(c.sp),
+                ]);
+                return Ok(());
+            }
+        }
         let ins = match op {
             Operator::Br { relative_depth } => I::Br(self.depth(*relative_depth)?),
             Operator::BrIf { relative_depth } => I::BrIf(self.depth(*relative_depth)?),

@@ -52,6 +52,8 @@ pub(super) fn rewrite<'a>(
         token: 0,
         plan: frozen,
         func,
+        new_sp: None,
+        raises: false,
     };
     em.label = em.local(ValType::I32);
     em.value = em.local(ValType::I32);
