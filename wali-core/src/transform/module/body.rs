@@ -120,16 +120,12 @@ pub(super) fn remap_body(
     loop_costs.reverse();
     plan.emit_poll(&mut f, len);
     let mut r = body.get_operators_reader()?;
-    // Whether the value on top of the stack is an increase of the stack
-    // pointer or a saved one (`i32.add` in an epilogue, `local.get` of the
-    // value saved at entry): setting it needs no check.
+    // Whether the previous operator left a value that cannot lower the
+    // stack pointer (`StackCheck::raises`).
     let mut raises = false;
     while !r.eof() {
         let op = r.read()?;
-        let was_raise = std::mem::replace(
-            &mut raises,
-            matches!(op, Operator::I32Add | Operator::LocalGet { .. }),
-        );
+        let was_raise = std::mem::replace(&mut raises, super::StackCheck::raises(&op));
         if let Operator::Loop { .. } = op {
             let i = RoundtripReencoder
                 .instruction(op)
@@ -140,15 +136,9 @@ pub(super) fn remap_body(
         }
         if let (Some(c), Operator::GlobalSet { global_index }) = (plan.stack_check, &op) {
             if *global_index == c.sp && !was_raise {
-                // new value -> new_sp; below the limit? overflow; the set
-                f.instruction(&Instruction::LocalTee(new_sp));
-                f.instruction(&Instruction::GlobalGet(c.limit));
-                f.instruction(&Instruction::I32LtU);
-                f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
-                f.instruction(&Instruction::Call(c.overflow));
-                f.instruction(&Instruction::End);
-                f.instruction(&Instruction::LocalGet(new_sp));
-                f.instruction(&Instruction::GlobalSet(c.sp));
+                for i in c.checked_set(new_sp) {
+                    f.instruction(&i);
+                }
                 continue;
             }
         }

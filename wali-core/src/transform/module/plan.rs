@@ -63,6 +63,30 @@ pub struct StackCheck {
     pub overflow: u32,
 }
 
+impl StackCheck {
+    /// Whether `op`, just before a `global.set` of the stack pointer,
+    /// leaves a value that cannot lower it (an epilogue's `i32.add`, a
+    /// `local.get` of the value saved at entry): that set is not checked.
+    pub fn raises(op: &Operator) -> bool {
+        matches!(op, Operator::I32Add | Operator::LocalGet { .. })
+    }
+
+    /// The checked `global.set $sp`, through the scratch i32 local
+    /// `new_sp`: new value -> new_sp; below the limit? overflow; the set.
+    pub fn checked_set(&self, new_sp: u32) -> [Instruction<'static>; 8] {
+        [
+            Instruction::LocalTee(new_sp),
+            Instruction::GlobalGet(self.limit),
+            Instruction::I32LtU,
+            Instruction::If(wasm_encoder::BlockType::Empty),
+            Instruction::Call(self.overflow),
+            Instruction::End,
+            Instruction::LocalGet(new_sp),
+            Instruction::GlobalSet(self.sp),
+        ]
+    }
+}
+
 /// How polled code reaches the host when the flag is set.
 pub struct Poll {
     /// The flag's memory (a word at address 0), when signals are polled.

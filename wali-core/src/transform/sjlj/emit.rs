@@ -2,7 +2,7 @@
 //! frames and extra locals, and the nodes it copies as they were.
 
 use super::analysis::{Body, Node};
-use crate::transform::module::Plan;
+use crate::transform::module::{Plan, StackCheck};
 use std::collections::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{Instruction as I, MemArg};
@@ -85,10 +85,7 @@ impl<'a> Emit<'_, 'a> {
         Err("branch out of the function".into())
     }
     fn op(&mut self, op: &Operator<'a>) -> Result<(), String> {
-        let raised = std::mem::replace(
-            &mut self.raises,
-            matches!(op, Operator::I32Add | Operator::LocalGet { .. }),
-        );
+        let raised = std::mem::replace(&mut self.raises, StackCheck::raises(op));
         if let (Some(c), Operator::GlobalSet { global_index }) = (self.plan.stack_check, op) {
             if *global_index == c.sp && !raised {
                 // as the other bodies get it (`module::body`)
@@ -100,16 +97,7 @@ impl<'a> Emit<'_, 'a> {
                         t
                     }
                 };
-                self.f.extend([
-                    I::LocalTee(t),
-                    I::GlobalGet(c.limit),
-                    I::I32LtU,
-                    I::If(wasm_encoder::BlockType::Empty),
-                    I::Call(c.overflow),
-                    I::End,
-                    I::LocalGet(t),
-                    I::GlobalSet(c.sp),
-                ]);
+                self.f.extend(c.checked_set(t));
                 return Ok(());
             }
         }
