@@ -23,20 +23,19 @@ fn sig() -> Sig {
     }
 }
 
-/// The module's `__clone`, when it defines one of the C library's type
-/// and does not import the host's implementation yet.
+/// The module's `__clone`, when it defines one of the C library's type.
 fn defined_clone(info: &ModuleInfo) -> Option<u32> {
     let f = info.func_by_name("__clone")?;
-    (f >= info.num_func_imports
-        && info.sig_of_func(f) == Some(&sig())
-        && info.import_func("wali", CLONE).is_none())
-    .then_some(f)
+    (f >= info.num_func_imports && info.sig_of_func(f) == Some(&sig())).then_some(f)
 }
 
 /// The `wali.__wali_clone` import to add, when the module defines
 /// `__clone`; a note when it has no name section to find it by but could
 /// spawn processes (it imports execve).
 pub fn import(info: &ModuleInfo, out: &mut Outcome) -> Option<(&'static str, &'static str, Sig)> {
+    if info.import_func("wali", CLONE).is_some() {
+        return None;
+    }
     if defined_clone(info).is_none() {
         if info.func_names.is_empty() && info.import_func("wali", "SYS_execve").is_some() {
             out.notes.push(
@@ -52,15 +51,9 @@ pub fn import(info: &ModuleInfo, out: &mut Outcome) -> Option<(&'static str, &'s
 
 /// `__clone`'s body becomes a call of the host's implementation.
 pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) {
-    let (Some(f), Some(import)) = (
-        info.func_by_name("__clone"),
-        info.import_func("wali", CLONE),
-    ) else {
+    let (Some(f), Some(import)) = (defined_clone(info), info.import_func("wali", CLONE)) else {
         return;
     };
-    if f < info.num_func_imports || info.sig_of_func(f) != Some(&sig()) {
-        return;
-    }
     use wasm_encoder::Instruction as I;
     let mut body = wasm_encoder::Function::new([]);
     for i in 0..5 {
