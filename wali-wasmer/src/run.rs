@@ -183,7 +183,7 @@ impl Runner {
             .wali
             .prepare()
             .map_err(|e| format!("cannot prepare the guest: {e}"))?;
-        map_c_stack(&mut store, &env, &instance);
+        map_c_stack(&mut store, &env);
         let start = instance
             .exports
             .get_typed_function::<(), ()>(&store, "_start")
@@ -202,31 +202,27 @@ impl Runner {
 /// Moves the main thread's C stack to one of the size the process's
 /// `c_stack_size` says, when the module exports its stack pointer and
 /// limit (the stack transform) and its own stack is smaller.
-fn map_c_stack(store: &mut Store, env: &FunctionEnv<State>, instance: &Instance) {
-    use wali_core::transform::exports;
-    let (Ok(sp), Ok(limit)) = (
-        instance.exports.get_global(exports::STACK_POINTER),
-        instance.exports.get_global(exports::STACK_LIMIT),
-    ) else {
+fn map_c_stack(store: &mut Store, env: &FunctionEnv<State>) {
+    let mut fe = env.clone().into_mut(store);
+    let (st, mut sm) = fe.data_and_store_mut();
+    let (Some(sp), Some(limit)) = (st.sp.clone(), st.limit.clone()) else {
         return;
     };
-    let Value::I32(now) = sp.get(store) else {
+    let Value::I32(now) = sp.get(&mut sm) else {
         return;
     };
+    // the mapping may grow the memory: through this store
+    if let Some(m) = &st.memory {
+        m.refresh(&sm);
+    }
     let placed = {
-        // the mapping may grow the memory: through this store
-        let mut fe = env.clone().into_mut(store);
-        let (st, mut sm) = fe.data_and_store_mut();
-        if let Some(m) = &st.memory {
-            m.refresh(&sm);
-        }
         let _g = StoreGuard::set(&mut sm);
         wali_core::run::map_c_stack(&mut st.wali, now as u32)
     };
     if let Some((top, base)) = placed {
         // both are mutable i32 globals the transform made or exported
-        let _ = sp.set(store, Value::I32(top as i32));
-        let _ = limit.set(store, Value::I32(base as i32));
+        let _ = sp.set(&mut sm, Value::I32(top as i32));
+        let _ = limit.set(&mut sm, Value::I32(base as i32));
     }
 }
 

@@ -90,6 +90,24 @@ pub(crate) fn clone_call(
 /// How the core's signal and `__clone` code calls into a wasmer guest.
 struct Caller<'a, 'b>(&'a mut FunctionEnvMut<'b, State>);
 
+impl Caller<'_, '_> {
+    /// An i32 global of the instance (the C stack pointer, its limit).
+    fn get_u32(&mut self, pick: fn(&State) -> Option<&wasmer::Global>) -> Option<u32> {
+        let (st, mut store) = self.0.data_and_store_mut();
+        match pick(st)?.get(&mut store) {
+            wasmer::Value::I32(v) => Some(v as u32),
+            _ => None,
+        }
+    }
+    /// Sets such a global, when the instance has it.
+    fn set_u32(&mut self, pick: fn(&State) -> Option<&wasmer::Global>, v: u32) {
+        let (st, mut store) = self.0.data_and_store_mut();
+        if let Some(g) = pick(st) {
+            let _ = g.set(&mut store, wasmer::Value::I32(v as i32));
+        }
+    }
+}
+
 impl HandlerCaller for Caller<'_, '_> {
     type Error = RuntimeError;
     fn ctx(&mut self) -> &mut WaliCtx {
@@ -105,30 +123,16 @@ impl HandlerCaller for Caller<'_, '_> {
         wali_core::sys::signal::siginfo_frame(&mut st.wali, info)
     }
     fn stack_pointer(&mut self) -> Option<u32> {
-        let (st, mut store) = self.0.data_and_store_mut();
-        match st.sp.as_ref()?.get(&mut store) {
-            wasmer::Value::I32(v) => Some(v as u32),
-            _ => None,
-        }
+        self.get_u32(|st| st.sp.as_ref())
     }
     fn set_stack_pointer(&mut self, sp: u32) {
-        let (st, mut store) = self.0.data_and_store_mut();
-        if let Some(g) = &st.sp {
-            let _ = g.set(&mut store, wasmer::Value::I32(sp as i32));
-        }
+        self.set_u32(|st| st.sp.as_ref(), sp)
     }
     fn stack_limit(&mut self) -> Option<u32> {
-        let (st, mut store) = self.0.data_and_store_mut();
-        match st.limit.as_ref()?.get(&mut store) {
-            wasmer::Value::I32(v) => Some(v as u32),
-            _ => None,
-        }
+        self.get_u32(|st| st.limit.as_ref())
     }
     fn set_stack_limit(&mut self, limit: u32) {
-        let (st, mut store) = self.0.data_and_store_mut();
-        if let Some(g) = &st.limit {
-            let _ = g.set(&mut store, wasmer::Value::I32(limit as i32));
-        }
+        self.set_u32(|st| st.limit.as_ref(), limit)
     }
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool, RuntimeError> {
         let (st, mut store) = self.0.data_and_store_mut();

@@ -120,31 +120,6 @@ pub fn setup_store<T: 'static>(
     });
 }
 
-/// Moves the main thread's C stack to one of the size the process's
-/// `c_stack_size` says, when the module exports its stack pointer and
-/// limit (the stack transform) and its own stack is smaller.
-fn map_c_stack<T: 'static>(
-    store: &mut Store<T>,
-    instance: &Instance,
-    get: impl Fn(&mut T) -> &mut WaliCtx,
-) {
-    use wali_core::transform::exports;
-    let (Some(sp), Some(limit)) = (
-        instance.get_global(&mut *store, exports::STACK_POINTER),
-        instance.get_global(&mut *store, exports::STACK_LIMIT),
-    ) else {
-        return;
-    };
-    let Some(now) = sp.get(&mut *store).i32() else {
-        return;
-    };
-    if let Some((top, base)) = wali_core::run::map_c_stack(get(store.data_mut()), now as u32) {
-        // both are mutable i32 globals the transform made or exported
-        let _ = sp.set(&mut *store, wasmtime::Val::I32(top as i32));
-        let _ = limit.set(&mut *store, wasmtime::Val::I32(base as i32));
-    }
-}
-
 /// A store for a WALI guest, prepared by [`setup_store`].
 pub fn new_store<T: 'static>(
     engine: &Engine,
@@ -168,8 +143,8 @@ pub fn run_instance<T: 'static>(
         .prepare()
         .map_err(|e| wasmtime::Error::msg(format!("cannot prepare the guest: {e}")))?;
     let tramps = crate::signals::Trampolines::of(&mut *store, instance);
+    tramps.map_c_stack(&mut *store, get);
     get(store.data_mut()).set_adapter_data(Box::new(tramps));
-    map_c_stack(store, instance, get);
     setup_store(store, get);
     let start = instance
         .get_typed_func::<(), ()>(&mut *store, "_start")

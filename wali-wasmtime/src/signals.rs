@@ -41,6 +41,27 @@ impl Trampolines {
         }
     }
 
+    /// Moves the main thread's C stack to one of the size the process's
+    /// `c_stack_size` says, when the module exports its stack pointer and
+    /// limit (the stack transform) and its own stack is smaller.
+    pub(crate) fn map_c_stack<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        get: impl Fn(&mut T) -> &mut WaliCtx,
+    ) {
+        if self.limit.is_none() {
+            return;
+        }
+        let Some(now) = get_u32(&mut store, self.sp.as_ref()) else {
+            return;
+        };
+        let placed = wali_core::run::map_c_stack(get(store.as_context_mut().data_mut()), now);
+        if let Some((top, base)) = placed {
+            set_u32(&mut store, self.sp.as_ref(), top);
+            set_u32(&mut store, self.limit.as_ref(), base);
+        }
+    }
+
     pub(crate) fn of(mut store: impl AsContextMut, instance: &Instance) -> Trampolines {
         Trampolines {
             v_i: instance.get_typed_func(&mut store, exports::CALL_V_I).ok(),
@@ -51,6 +72,18 @@ impl Trampolines {
             sp: instance.get_global(&mut store, exports::STACK_POINTER),
             limit: instance.get_global(&mut store, exports::STACK_LIMIT),
         }
+    }
+}
+
+/// An i32 global of the instance (the C stack pointer, its limit).
+fn get_u32(store: impl AsContextMut, g: Option<&wasmtime::Global>) -> Option<u32> {
+    Some(g?.get(store).i32()? as u32)
+}
+
+/// Sets such a global, when the instance has it.
+fn set_u32(store: impl AsContextMut, g: Option<&wasmtime::Global>, v: u32) {
+    if let Some(g) = g {
+        let _ = g.set(store, wasmtime::Val::I32(v as i32));
     }
 }
 
@@ -67,20 +100,16 @@ impl<T: 'static, G: Fn(&mut T) -> &mut WaliCtx> HandlerCaller for Guest<'_, '_, 
         (self.get)(self.store.data_mut())
     }
     fn stack_pointer(&mut self) -> Option<u32> {
-        Some(self.t.sp.as_ref()?.get(&mut self.store).i32()? as u32)
+        get_u32(&mut self.store, self.t.sp.as_ref())
     }
     fn set_stack_pointer(&mut self, sp: u32) {
-        if let Some(g) = &self.t.sp {
-            let _ = g.set(&mut self.store, wasmtime::Val::I32(sp as i32));
-        }
+        set_u32(&mut self.store, self.t.sp.as_ref(), sp)
     }
     fn stack_limit(&mut self) -> Option<u32> {
-        Some(self.t.limit.as_ref()?.get(&mut self.store).i32()? as u32)
+        get_u32(&mut self.store, self.t.limit.as_ref())
     }
     fn set_stack_limit(&mut self, limit: u32) {
-        if let Some(g) = &self.t.limit {
-            let _ = g.set(&mut self.store, wasmtime::Val::I32(limit as i32));
-        }
+        set_u32(&mut self.store, self.t.limit.as_ref(), limit)
     }
     fn call_v_i(&mut self, handler: i32, signo: i32) -> Result<bool> {
         match &self.t.v_i {
