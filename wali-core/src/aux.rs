@@ -172,7 +172,10 @@ pub fn stack_overflow(cx: &mut WaliCtx) -> Result<(), Ctrl> {
         signal: libc::SIGSEGV,
         message: format!(
             "stack overflow: the guest's C stack ({} KiB) is exhausted",
-            cx.process().c_stack_size() >> 10
+            cx.process()
+                .c_stack_mapped
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >> 10
         ),
     })
 }

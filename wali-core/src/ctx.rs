@@ -6,7 +6,7 @@ use rustix::fd::{AsRawFd, OwnedFd};
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where one of the guest's standard streams goes.
@@ -54,6 +54,8 @@ pub struct Process {
     pub(crate) threads: std::sync::atomic::AtomicUsize,
     /// The main thread's C stack size, when given explicitly.
     pub(crate) c_stack: Option<usize>,
+    /// The size of the C stack the runtime mapped (0: none).
+    pub(crate) c_stack_mapped: AtomicUsize,
     /// Set (before `end` is readable) when the process is being ended.
     killed: AtomicBool,
     /// How the process is being ended, once `killed` is set.
@@ -573,6 +575,7 @@ impl WaliCtxBuilder {
                 policy: self.policy.map(Box::new),
                 threads: std::sync::atomic::AtomicUsize::new(1),
                 c_stack: self.c_stack,
+                c_stack_mapped: AtomicUsize::new(0),
                 killed: AtomicBool::new(false),
                 end: Mutex::new(None),
                 run_loop: std::sync::atomic::AtomicI32::new(0),

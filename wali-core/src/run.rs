@@ -274,6 +274,9 @@ pub fn map_c_stack(cx: &mut WaliCtx, sp: u32) -> Option<(u32, u32)> {
         0,
     )
     .ok()? as usize;
+    cx.process()
+        .c_stack_mapped
+        .store(size, std::sync::atomic::Ordering::Relaxed);
     cx.log(
         2,
         format_args!(
