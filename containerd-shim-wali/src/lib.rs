@@ -164,40 +164,24 @@ mod tests {
     fn exit_status_and_death_by_signal_are_reported() {
         let d = std::env::temp_dir().join(format!("wali-shim-test-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
-        let exit3 = d.join("exit3.wasm");
-        std::fs::write(
-            &exit3,
-            wat::parse_str(
+        let module = |name: &str, start: &str| {
+            let p = d.join(name);
+            let wat = format!(
                 r#"(module
                 (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
                 (memory (export "memory") 1 1 shared)
-                (func (export "_start") (drop (call $exit (i32.const 3)))))"#,
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let spec = Spec {
-            args: vec![exit3.to_string_lossy().into_owned()],
-            envs: vec![],
+                (func (export "_start") {start}))"#
+            );
+            std::fs::write(&p, wat::parse_str(wat).unwrap()).unwrap();
+            Spec {
+                args: vec![p.to_string_lossy().into_owned()],
+                envs: vec![],
+            }
         };
+        let spec = module("exit3.wasm", "(drop (call $exit (i32.const 3)))");
         assert_eq!(block(WaliSandbox.run_wasi(&spec)).unwrap(), 3);
         // an out-of-bounds access: 128 + SIGSEGV, as a native container
-        let trap = d.join("trap.wasm");
-        std::fs::write(
-            &trap,
-            wat::parse_str(
-                r#"(module
-                (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
-                (memory (export "memory") 1 1 shared)
-                (func (export "_start") (drop (i32.load (i32.const -4)))))"#,
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let spec = Spec {
-            args: vec![trap.to_string_lossy().into_owned()],
-            envs: vec![],
-        };
+        let spec = module("trap.wasm", "(drop (i32.load (i32.const -4)))");
         assert_eq!(block(WaliSandbox.run_wasi(&spec)).unwrap(), 139);
         std::fs::remove_dir_all(&d).unwrap();
     }
