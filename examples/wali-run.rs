@@ -87,8 +87,10 @@ struct Cli {
     /// Remove that registration.
     #[arg(long = "unregister-binfmt", exclusive = true)]
     unregister_binfmt: bool,
-    /// The engine: wasmtime (default) or wasmer.
-    #[arg(long = "engine", value_name = "ENGINE", default_value = "wasmtime", value_parser = ["wasmtime", "wasmer"])]
+    /// The engine: wasmtime (default), wasmer, or wasmer-llvm (wasmer with
+    /// its LLVM compiler: slower to compile, faster code; in a wali-run
+    /// built with the cargo feature `llvm`).
+    #[arg(long = "engine", value_name = "ENGINE", default_value = "wasmtime", value_parser = ["wasmtime", "wasmer", "wasmer-llvm"])]
     engine: String,
     /// Print every syscall, strace-style, on stderr.
     #[arg(long = "trace")]
@@ -363,7 +365,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
     } else {
         runner
     };
-    let module = if cli.engine == "wasmer" {
+    let module = if cli.engine != "wasmtime" {
         None
     } else {
         match runner.load(&path) {
@@ -446,7 +448,17 @@ fn report(path: &std::path::Path, outcome: Result<wali::Outcome, String>) -> i32
 /// The same program on wasmer.
 fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
-    let runner = wali_wasmer::Runner::new()
+    let compiler =
+        match cli.engine.as_str() {
+            #[cfg(feature = "llvm")]
+            "wasmer-llvm" => wali_wasmer::Compiler::Llvm,
+            #[cfg(not(feature = "llvm"))]
+            "wasmer-llvm" => return fail(
+                "--engine wasmer-llvm: this wali-run was built without LLVM (cargo feature `llvm`)",
+            ),
+            _ => wali_wasmer::Compiler::Cranelift,
+        };
+    let runner = wali_wasmer::Runner::with_compiler(compiler)
         .verbosity(cli.verbose)
         .fuel(cli.fuel.is_some())
         .wasm_stack_size(stack);

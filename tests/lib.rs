@@ -22,10 +22,19 @@ pub fn runner() -> Runner {
 pub enum Engine {
     Wasmtime,
     Wasmer,
+    /// wasmer with its LLVM compiler (feature `llvm`).
+    #[cfg(feature = "llvm")]
+    WasmerLlvm,
 }
 
-/// Both engines, for tests that check one behaviour on each.
-pub const ENGINES: [Engine; 2] = [Engine::Wasmtime, Engine::Wasmer];
+/// Every engine (wasmtime, wasmer, and with the feature `llvm` wasmer's
+/// LLVM tier), for tests that check one behaviour on each.
+pub const ENGINES: &[Engine] = &[
+    Engine::Wasmtime,
+    Engine::Wasmer,
+    #[cfg(feature = "llvm")]
+    Engine::WasmerLlvm,
+];
 
 impl Engine {
     /// The name `wali-run --engine` takes.
@@ -33,6 +42,8 @@ impl Engine {
         match self {
             Engine::Wasmtime => "wasmtime",
             Engine::Wasmer => "wasmer",
+            #[cfg(feature = "llvm")]
+            Engine::WasmerLlvm => "wasmer-llvm",
         }
     }
 }
@@ -48,16 +59,22 @@ pub fn engine() -> Engine {
     ENGINE.get()
 }
 
-/// Runs `f` on wasmer (on this thread): [`run_guest`] and `wali-run`
+/// Runs `f` on `engine` (on this thread): [`run_guest`] and `wali-run`
 /// through [`engine`] switch.
-pub fn on_wasmer(f: impl FnOnce()) {
-    ENGINE.set(Engine::Wasmer);
+pub fn on_engine(engine: Engine, f: impl FnOnce()) {
+    ENGINE.set(engine);
     f();
     ENGINE.set(Engine::Wasmtime);
 }
 
-/// One test list, two engines: each test named here runs again on wasmer
-/// (as `on_wasmer::<name>`), the engine switched by [`on_wasmer`].
+/// Runs `f` on wasmer (see [`on_engine`]).
+pub fn on_wasmer(f: impl FnOnce()) {
+    on_engine(Engine::Wasmer, f)
+}
+
+/// One test list, every engine: each test named here runs again on wasmer
+/// (as `on_wasmer::<name>`) and, with the feature `llvm`, on wasmer's LLVM
+/// tier (`on_wasmer_llvm::<name>`), the engine switched by [`on_engine`].
 #[macro_export]
 macro_rules! also_on_wasmer {
     ($($t:ident),* $(,)?) => {
@@ -66,6 +83,15 @@ macro_rules! also_on_wasmer {
                 #[test]
                 fn $t() {
                     $crate::on_wasmer(super::$t)
+                }
+            )*
+        }
+        #[cfg(feature = "llvm")]
+        mod on_wasmer_llvm {
+            $(
+                #[test]
+                fn $t() {
+                    $crate::on_engine($crate::Engine::WasmerLlvm, super::$t)
                 }
             )*
         }
@@ -96,6 +122,12 @@ pub fn run_bytes(engine: Engine, wasm: &[u8], ctx: WaliCtx) -> Result<Outcome, S
         }
         Engine::Wasmer => {
             let r = wali_wasmer::Runner::new().cache(None);
+            let module = r.load_bytes(wasm)?;
+            r.run(&module, ctx)
+        }
+        #[cfg(feature = "llvm")]
+        Engine::WasmerLlvm => {
+            let r = wali_wasmer::Runner::with_compiler(wali_wasmer::Compiler::Llvm).cache(None);
             let module = r.load_bytes(wasm)?;
             r.run(&module, ctx)
         }

@@ -197,6 +197,19 @@ end
 io.write(check + ItemCheck(long), "\n")
 "#;
 
+/// The optimizing tiers this wali-run has, with the flags that select them
+/// (wasmer's LLVM compiler with the feature `llvm`), for rows beside the
+/// default engine's.
+const OPTIMIZING: &[(&str, &[&str])] = &[
+    #[cfg(feature = "llvm")]
+    ("wasmer-llvm", &["--engine", "wasmer-llvm"]),
+];
+
+fn with_arg(mut c: Command, a: &str) -> Command {
+    c.arg(a);
+    c
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
@@ -303,6 +316,16 @@ fn main() {
             None
         };
         row("C binary-trees 20, own allocator (ms)", w, n, 1e6, "ms");
+        for (tier, flags) in OPTIMIZING {
+            let run = || {
+                let mut w = wali_run();
+                w.env("WALI_CACHE_DIR", &c).args(*flags).arg(&wasm);
+                w
+            };
+            time_cmd(|| with_arg(run(), "16"), 1);
+            let t = time_cmd(|| with_arg(run(), "20"), 3);
+            row(&format!("C binary-trees 20, {tier} (ms)"), t, n, 1e6, "ms");
+        }
     }
     match std::env::var_os("LUA_WASM") {
         None => println!("| lua binary-trees: skipped (set LUA_WASM) | | | |"),
@@ -335,6 +358,17 @@ fn main() {
                     3,
                 );
                 row(&format!("lua binary-trees {depth} (ms)"), t, nat, 1e6, "ms");
+                for (tier, flags) in OPTIMIZING {
+                    time_cmd(run(flags), 1);
+                    let o = time_cmd(run(flags), 3);
+                    row(
+                        &format!("lua binary-trees {depth}, {tier} (ms)"),
+                        o,
+                        nat,
+                        1e6,
+                        "ms",
+                    );
+                }
                 row(
                     &format!("lua binary-trees {depth}: transformed vs not (ms)"),
                     t,
@@ -362,25 +396,27 @@ fn main() {
             text.push_str("COMMIT;\nSELECT count(*), sum(v), avg(length(name)) FROM t;\n");
             std::fs::write(&sql, text).unwrap();
             let db = dir.path().join("bench.db");
-            let run = |native: bool| {
+            // natively (`None`) or under wali-run with these flags
+            let run = |wali: Option<&'static [&'static str]>| {
                 let (sq, sql, db, c) = (sq.clone(), sql.clone(), db.clone(), cache.clone());
                 move || {
                     let _ = std::fs::remove_file(&db);
-                    let mut cmd = if native {
-                        Command::new("sqlite3")
-                    } else {
-                        let mut w = wali_run();
-                        w.env("WALI_CACHE_DIR", &c).arg(&sq);
-                        w
+                    let mut cmd = match wali {
+                        None => Command::new("sqlite3"),
+                        Some(flags) => {
+                            let mut w = wali_run();
+                            w.env("WALI_CACHE_DIR", &c).args(flags).arg(&sq);
+                            w
+                        }
                     };
                     cmd.arg(&db)
                         .stdin(std::fs::File::open(&sql).expect("sql script"));
                     cmd
                 }
             };
-            time_cmd(run(false), 1);
-            let w = time_cmd(run(false), 5);
-            let n = time_cmd(run(true), 5);
+            time_cmd(run(Some(&[])), 1);
+            let w = time_cmd(run(Some(&[])), 5);
+            let n = time_cmd(run(None), 5);
             row(
                 "sqlite3: 20k inserts in a transaction + aggregate (ms)",
                 w,
@@ -388,6 +424,17 @@ fn main() {
                 1e6,
                 "ms",
             );
+            for (tier, flags) in OPTIMIZING {
+                time_cmd(run(Some(flags)), 1);
+                let o = time_cmd(run(Some(flags)), 5);
+                row(
+                    &format!("sqlite3: 20k inserts + aggregate, {tier} (ms)"),
+                    o,
+                    n,
+                    1e6,
+                    "ms",
+                );
+            }
         }
     }
     match std::env::var_os("MEMCACHED_WASM") {

@@ -841,6 +841,51 @@ fn engine_wasmer_runs_the_same_guests() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// Without the feature `llvm`, `--engine wasmer-llvm` is one clear line
+/// naming the feature (not clap's "invalid value").
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn engine_wasmer_llvm_needs_the_llvm_feature() {
+    let o = wali_run()
+        .args(["--engine", "wasmer-llvm"])
+        .arg(guest("hello"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("built without LLVM (cargo feature `llvm`)"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+/// The LLVM tier compiles a module of its own (cached under its own name,
+/// beside wasmer's cranelift one) and runs it as the other engines do.
+#[cfg(feature = "llvm")]
+#[test]
+fn engine_wasmer_llvm_caches_its_own_code() {
+    let cache = tempfile::tempdir().unwrap();
+    let entries = || {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some())
+            .count()
+    };
+    for (engine, n) in [("wasmer", 1), ("wasmer-llvm", 2), ("wasmer-llvm", 2)] {
+        let o = Command::new(env!("CARGO_BIN_EXE_wali-run"))
+            .env("WALI_CACHE_DIR", cache.path())
+            .args(["--engine", engine])
+            .arg(guest("cpu"))
+            .arg("10")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{engine}: {}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "131759\n");
+        assert_eq!(entries(), n, "{engine}");
+    }
+}
+
 #[test]
 fn copy_guest_copies_a_file_exactly() {
     let d = tempfile::tempdir().unwrap();
@@ -1444,9 +1489,7 @@ fn system_v_ipc_queues_semaphores_and_shared_memory() {
     let o = wali_run().arg(guest("ipc")).arg("all").output().unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     // one segment shared by a guest and this (native) process
-    let key = 0x5a10_0000
-        | (std::process::id() as i32 & 0xffff) << 2
-        | (wali_tests::engine() == wali_tests::Engine::Wasmer) as i32;
+    let key = 0x5a10_0000 | (std::process::id() as i32 & 0xffff) << 2 | wali_tests::engine() as i32;
     let o = wali_run()
         .arg(guest("ipc"))
         .args(["shm-put", &key.to_string()])

@@ -23,7 +23,7 @@ fn a_signal_a_host_thread_took_reaches_sigtimedwait_and_sigsuspend() {
     });
     let path = guest("sigstate");
     let wasm = std::fs::read(&path).unwrap();
-    for engine in ENGINES {
+    for &engine in ENGINES {
         let ctx = WaliCtx::builder().arg(&path).arg("parked").build().unwrap();
         // a lost signal leaves the guest suspended for ever (its alarm
         // would be parked too): a time limit instead

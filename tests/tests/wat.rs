@@ -409,7 +409,7 @@ const SETJMP_STACK_VALUES: &str = r#"(module
 
 #[test]
 fn setjmp_keeps_the_operand_values_below_each_call_on_both_engines() {
-    for engine in wali_tests::ENGINES {
+    for &engine in wali_tests::ENGINES {
         assert_eq!(
             wali_tests::run_wat_on(engine, SETJMP_STACK_VALUES, ctx()).unwrap(),
             Outcome::Exited(0),
@@ -557,7 +557,7 @@ fn a_futex_wait_sleeps_until_woken_whatever_is_stored_meanwhile() {
           ;; woken (0), or EAGAIN if the store came first
           (drop (call $exit_group (i32.add (i32.const 100)
             (i32.wrap_i64 (i64.sub (i64.const 0) (local.get $r))))))))"#;
-    for engine in wali_tests::ENGINES {
+    for &engine in wali_tests::ENGINES {
         let t = std::time::Instant::now();
         let o = wali_tests::run_wat_on(engine, m, ctx()).unwrap();
         assert!(
@@ -577,7 +577,7 @@ fn legacy_exception_handling_runs_on_both_engines() {
     // rethrow to an outer try, delegates, results out of try blocks and a
     // br out of a catch body; in the legacy encoding, translated at load
     let m = include_str!("../guests/exceptions.wat");
-    for engine in wali_tests::ENGINES {
+    for &engine in wali_tests::ENGINES {
         let o = wali_tests::run_wat_on(engine, m, ctx());
         assert_eq!(o, Ok(Outcome::Exited(42)), "{engine:?}");
     }

@@ -22,7 +22,12 @@ impl Runner {
 
     /// What the cache binds besides the module: the engine and its version.
     fn cache_id(&self) -> impl std::hash::Hash {
-        ("wasmer", "7.4.2", self.engine.deterministic_id())
+        (
+            "wasmer",
+            "7.4.2",
+            self.compiler.name(),
+            self.engine.deterministic_id(),
+        )
     }
 
     fn deserialize_cached(&self, path: &std::path::Path) -> Option<Module> {

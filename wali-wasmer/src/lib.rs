@@ -22,5 +22,5 @@ mod threads;
 
 pub use cache::ModuleCache;
 pub use glue::{imports, State};
-pub use run::Runner;
+pub use run::{Compiler, Runner};
 pub use wali_core::{NetRule, Outcome, Policy, Stdio, WaliCtx, WaliCtxBuilder};
