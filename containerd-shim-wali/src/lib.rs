@@ -57,10 +57,35 @@ pub fn check_wali(wasm: &[u8]) -> Result<()> {
     }
 }
 
+/// The engine a container's guest runs on: `WALI_ENGINE` in the
+/// container's environment, `wasmtime` (the default) or `wasmer` (the
+/// variable stays in the guest's environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Wasmtime,
+    Wasmer,
+}
+
+impl Engine {
+    /// The engine `envs` (`KEY=VALUE`) select.
+    pub fn of(envs: &[String]) -> Result<Engine> {
+        match envs
+            .iter()
+            .rev()
+            .find_map(|kv| kv.strip_prefix("WALI_ENGINE="))
+        {
+            None | Some("wasmtime") => Ok(Engine::Wasmtime),
+            Some("wasmer") => Ok(Engine::Wasmer),
+            Some(e) => bail!("WALI_ENGINE={e}: the engines are wasmtime and wasmer"),
+        }
+    }
+}
+
 /// Runs the program `args` (args[0] is the module path) with `envs`
-/// (`KEY=VALUE`) on a thread of its own with the stack `wali-run` gives;
-/// the exit status.
+/// (`KEY=VALUE`) on a thread of its own with the stack `wali-run` gives,
+/// on the engine `WALI_ENGINE` names; the exit status.
 pub fn run_program(wasm: Vec<u8>, args: &[String], envs: &[String]) -> Result<i32> {
+    let engine = Engine::of(envs)?;
     let mut b = wali_core::WaliCtx::builder().args(args);
     for kv in envs {
         if let Some((k, v)) = kv.split_once('=') {
@@ -72,9 +97,20 @@ pub fn run_program(wasm: Vec<u8>, args: &[String], envs: &[String]) -> Result<i3
         .name("wali-guest".into())
         .stack_size(40 << 20)
         .spawn(move || -> Result<i32> {
-            let runner = wali::Runner::new()?;
-            let module = runner.load_bytes(&wasm)?;
-            Ok(runner.run(&module, ctx)?.exit_code())
+            let outcome = match engine {
+                Engine::Wasmtime => {
+                    let runner = wali::Runner::new()?;
+                    let module = runner.load_bytes(&wasm)?;
+                    runner.run(&module, ctx)?
+                }
+                Engine::Wasmer => {
+                    // wasm frames get the 8 MiB wali-run gives them
+                    let runner = wali_wasmer::Runner::new().wasm_stack_size(8 << 20);
+                    let module = runner.load_bytes(&wasm).map_err(anyhow::Error::msg)?;
+                    runner.run(&module, ctx).map_err(anyhow::Error::msg)?
+                }
+            };
+            Ok(outcome.exit_code())
         })?;
     guest
         .join()
@@ -85,6 +121,9 @@ impl Sandbox for WaliSandbox {
     async fn run_wasi(&self, ctx: &impl RuntimeContext) -> Result<i32> {
         let wasm = module_bytes(ctx)?;
         check_wali(&wasm)?;
+        // The guest is the container's init (PID 1): a signal it leaves at
+        // its default action (`ctr task kill`'s SIGTERM) still ends it.
+        wali_core::sys::signal::end_init_by_default_actions();
         run_program(wasm, ctx.args(), ctx.envs())
     }
 
@@ -178,12 +217,39 @@ mod tests {
                 envs: vec![],
             }
         };
-        let spec = module("exit3.wasm", "(drop (call $exit (i32.const 3)))");
-        assert_eq!(block(WaliSandbox.run_wasi(&spec)).unwrap(), 3);
-        // an out-of-bounds access: 128 + SIGSEGV, as a native container
-        let spec = module("trap.wasm", "(drop (i32.load (i32.const -4)))");
-        assert_eq!(block(WaliSandbox.run_wasi(&spec)).unwrap(), 139);
+        for engine in [vec![], vec!["WALI_ENGINE=wasmer".to_string()]] {
+            let mut spec = module("exit3.wasm", "(drop (call $exit (i32.const 3)))");
+            spec.envs = engine.clone();
+            assert_eq!(block(WaliSandbox.run_wasi(&spec)).unwrap(), 3, "{engine:?}");
+            // an out-of-bounds access: 128 + SIGSEGV, as a native container
+            let mut spec = module("trap.wasm", "(drop (i32.load (i32.const -4)))");
+            spec.envs = engine.clone();
+            assert_eq!(
+                block(WaliSandbox.run_wasi(&spec)).unwrap(),
+                139,
+                "{engine:?}"
+            );
+        }
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_containers_environment_selects_the_engine() {
+        let envs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(Engine::of(&envs(&["A=1"])).unwrap(), Engine::Wasmtime);
+        assert_eq!(
+            Engine::of(&envs(&["WALI_ENGINE=wasmer"])).unwrap(),
+            Engine::Wasmer
+        );
+        // the last setting wins, as in an environment
+        assert_eq!(
+            Engine::of(&envs(&["WALI_ENGINE=wasmer", "WALI_ENGINE=wasmtime"])).unwrap(),
+            Engine::Wasmtime
+        );
+        let e = Engine::of(&envs(&["WALI_ENGINE=v8"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wasmtime and wasmer"), "{e}");
     }
 
     #[test]

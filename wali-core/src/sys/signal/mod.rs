@@ -84,7 +84,10 @@ pub use deliver::{
     siginfo_frame, take_pending, SigInfo,
 };
 pub(crate) use startup::start_dispositions;
-pub use startup::{mark_guest_thread, reserve_signals_for_guests, restore_startup_mask};
+pub use startup::{
+    end_init_by_default_actions, mark_guest_thread, reserve_signals_for_guests,
+    restore_startup_mask,
+};
 
 /// `rt_sigprocmask(how, set)` for the calling host thread (`None`: only
 /// read it); returns the mask it had.
@@ -123,6 +126,9 @@ fn host_catch(sig: i32, flags: u64) -> Result<(), Errno> {
 
 /// Sets the host disposition of `sig` to DFL or IGN.
 fn host_disposition(sig: i32, ignore: bool) -> Result<(), Errno> {
+    if !ignore && startup::host_default(sig) {
+        return Ok(());
+    }
     // SAFETY: installing SIG_DFL/SIG_IGN (no handler code) for a signal the
     // engine does not own.
     let r = unsafe { libc::signal(sig, if ignore { SIG_IGN } else { SIG_DFL }) };

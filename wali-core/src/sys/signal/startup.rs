@@ -107,6 +107,85 @@ pub(crate) fn start_dispositions(cx: &WaliCtx) {
         };
         if ignored {
             tab.actions[sig as usize].handler = WASM_SIG_IGN;
+        } else {
+            // an init's stand-in for the default action, if asked for
+            host_default(sig);
         }
+    }
+}
+
+/// Set by [`end_init_by_default_actions`].
+static INIT_DEFAULTS: AtomicBool = AtomicBool::new(false);
+
+/// For a host process that is the init (PID 1) of a PID namespace, as a
+/// container's first process is: the kernel never applies the default
+/// action of a signal to an init that has no handler for it, so a guest
+/// that leaves SIGTERM at `SIG_DFL` would survive `ctr task kill` (and a
+/// pod's termination until its grace period ends). After this call, a
+/// signal whose default action ends a process, left at `SIG_DFL` by the
+/// guest, ends the process with status 128 + N (the status a container
+/// runtime reports for a death by N), as `docker run --init` gives a native
+/// program. Process-wide; a guest's own handlers and `SIG_IGN` are
+/// unchanged, and a forked child (not PID 1) dies of the signal itself.
+/// Call it before the guest's context is built (the containerd shim does).
+pub fn end_init_by_default_actions() {
+    INIT_DEFAULTS.store(true, Ordering::SeqCst);
+}
+
+/// Whether the default action of `sig` ends the process (Term or Core).
+fn ends_process(sig: i32) -> bool {
+    use libc::*;
+    matches!(
+        sig,
+        SIGHUP
+            | SIGINT
+            | SIGQUIT
+            | SIGABRT
+            | SIGUSR1
+            | SIGUSR2
+            | SIGPIPE
+            | SIGALRM
+            | SIGTERM
+            | SIGSTKFLT
+            | SIGXCPU
+            | SIGXFSZ
+            | SIGVTALRM
+            | SIGPROF
+            | SIGIO
+            | SIGPWR
+            | SIGSYS
+    ) || (SIGRTMIN()..=SIGRTMAX()).contains(&sig)
+}
+
+/// The host handler that stands for `SIG_DFL` in an init (see
+/// [`end_init_by_default_actions`]).
+extern "C" fn init_default_action(sig: libc::c_int) {
+    // SAFETY: getpid, _exit, signal and raise are async-signal-safe.
+    unsafe {
+        if libc::getpid() == 1 {
+            libc::_exit(128 + sig);
+        }
+        // Not an init (a forked child inherited the handler): the real
+        // default action, once the handler returns and unblocks `sig`.
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// `SIG_DFL` for `sig` on the host: the kernel's own, or in an init (see
+/// [`end_init_by_default_actions`]) a handler that ends the process as the
+/// default action would. Whether it installed that handler.
+pub(super) fn host_default(sig: i32) -> bool {
+    if !INIT_DEFAULTS.load(Ordering::SeqCst) || !ends_process(sig) {
+        return false;
+    }
+    // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe
+    // (init_default_action).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = init_default_action as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut()) == 0
     }
 }
