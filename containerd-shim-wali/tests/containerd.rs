@@ -59,6 +59,16 @@ fn image_files() -> Vec<(&'static str, Vec<u8>)> {
                 (loop $l (drop (call $nanosleep (i32.const 16) (i32.const 0))) (br $l)))"#,
             ),
         ),
+        (
+            "wasi.wasm",
+            wat::parse_str(
+                r#"(module
+                (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+                (memory (export "memory") 1)
+                (func (export "_start")))"#,
+            )
+            .unwrap(),
+        ),
         // grows its memory by 256 MiB and writes every page of it; exits 0
         // (1 if the memory cannot grow)
         (
@@ -83,10 +93,20 @@ fn sha256(b: &[u8]) -> String {
         .collect()
 }
 
-/// A tar of `files` (name, content, mode), deterministic.
+/// A tar of `files` (name, content, mode; a name ending in `/` is a
+/// directory), deterministic.
 fn tar_of(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data, mode) in files {
+        if name.ends_with('/') {
+            let mut h = tar::Header::new_ustar();
+            h.set_size(0);
+            h.set_mode(*mode);
+            h.set_mtime(0);
+            h.set_entry_type(tar::EntryType::Directory);
+            b.append_data(&mut h, name, std::io::empty()).unwrap();
+            continue;
+        }
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
         h.set_mode(*mode);
@@ -103,10 +123,12 @@ fn tar_of(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
 /// uncompressed layer holding `files` at the root, for linux/amd64,
 /// named [`IMAGE`].
 fn image_tarball(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    // and a directory for the working-directory check
     let layer = tar_of(
         &files
             .iter()
             .map(|(n, d)| (*n, d.as_slice(), 0o755))
+            .chain([("work/", &[][..], 0o755)])
             .collect::<Vec<_>>(),
     );
     let layer_digest = sha256(&layer);
@@ -331,6 +353,19 @@ fn wali_containers_run_through_containerd() {
             "{engine}"
         );
 
+        // the spec's working directory
+        let o = c.run(
+            &["--env", e.as_str(), "--cwd", "/work"],
+            &id("cwd"),
+            &["/hello.wasm"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{engine}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("\n  cwd: /work\n"),
+            "{engine}: {}",
+            text(&o.stdout)
+        );
+
         // the environment: the image's, then ctr's --env
         let o = c.run(
             &["--env", e.as_str(), "--env", "GREETING=hello world"],
@@ -404,7 +439,18 @@ fn wali_containers_run_through_containerd() {
     }
 
     // a WASI module is not the shim's: refused, naming the WASI shims
-    // (checked in-process by the unit tests; here the container fails)
-    let o = c.run(&[], "missing", &["/no-such.wasm"]);
-    assert_ne!(o.status.code(), Some(0), "a missing entrypoint fails");
+    let o = c.run(&[], "wasi", &["/wasi.wasm"]);
+    assert_ne!(o.status.code(), Some(0), "a WASI module runs");
+    // ctr says the shim cannot handle it; the shim's log (containerd's)
+    // says why
+    assert!(
+        text(&o.stderr).contains("can't handle spec"),
+        "{}",
+        text(&o.stderr)
+    );
+    let log = std::fs::read_to_string(c.dir.join("containerd.log")).unwrap_or_default();
+    assert!(
+        log.contains("a WASI program: run it with a WASI shim such as containerd-shim-wasmtime"),
+        "{log}"
+    );
 }
