@@ -120,18 +120,20 @@ pub fn run_bytes(engine: Engine, wasm: &[u8], ctx: WaliCtx) -> Result<Outcome, S
             let module = r.load_bytes(wasm).map_err(|e| format!("{e:#}"))?;
             r.run(&module, ctx).map_err(|e| format!("{e:#}"))
         }
-        Engine::Wasmer => {
-            let r = wali_wasmer::Runner::new().cache(None);
-            let module = r.load_bytes(wasm)?;
-            r.run(&module, ctx)
-        }
+        Engine::Wasmer => run_on_wasmer(wali_wasmer::Compiler::Cranelift, wasm, ctx),
         #[cfg(feature = "llvm")]
-        Engine::WasmerLlvm => {
-            let r = wali_wasmer::Runner::with_compiler(wali_wasmer::Compiler::Llvm).cache(None);
-            let module = r.load_bytes(wasm)?;
-            r.run(&module, ctx)
-        }
+        Engine::WasmerLlvm => run_on_wasmer(wali_wasmer::Compiler::Llvm, wasm, ctx),
     }
+}
+
+fn run_on_wasmer(
+    compiler: wali_wasmer::Compiler,
+    wasm: &[u8],
+    ctx: WaliCtx,
+) -> Result<Outcome, String> {
+    let r = wali_wasmer::Runner::with_compiler(compiler).cache(None);
+    let module = r.load_bytes(wasm)?;
+    r.run(&module, ctx)
 }
 
 /// Runs a WAT module (compiled at test time) with `ctx` on wasmtime.

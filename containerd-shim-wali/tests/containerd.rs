@@ -240,12 +240,20 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     }
 
     /// `ctr run --rm --runtime io.containerd.wali.v1 [opts] IMAGE id args`.
-    fn run(&self, opts: &[&str], id: &str, args: &[&str]) -> Output {
+    fn run_cmd(&self, opts: &[&str], id: &str, args: &[&str]) -> Command {
         let mut a = vec!["run", "--rm", "--runtime", RUNTIME];
         a.extend(opts);
         a.extend([IMAGE, id]);
         a.extend(args);
-        self.ctr(&a)
+        self.ctr_cmd(&a)
+    }
+
+    /// [`run_cmd`](Self::run_cmd) to its end.
+    fn run(&self, opts: &[&str], id: &str, args: &[&str]) -> Output {
+        self.run_cmd(opts, id, args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     fn task_running(&self, id: &str) -> bool {
@@ -394,11 +402,8 @@ fn wali_containers_run_through_containerd() {
         // ended by `ctr task kill`: SIGTERM (the default), then SIGKILL
         for (sig, status) in [(None, 143), (Some("SIGKILL"), 137)] {
             let name = id(&format!("sleep{status}"));
-            let mut a = vec!["run", "--rm", "--runtime", RUNTIME];
-            a.extend(env);
-            a.extend([IMAGE, name.as_str(), "/sleep.wasm"]);
             let run = c
-                .ctr_cmd(&a)
+                .run_cmd(&env, &name, &["/sleep.wasm"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
