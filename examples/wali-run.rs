@@ -235,9 +235,8 @@ fn main() -> ExitCode {
     // compiler's, the guest's own host thread) inherit a mask that leaves
     // asynchronous signals to the guest's threads.
     wali_core::sys::signal::reserve_signals_for_guests();
-    // The compiler's thread pool (wasmtime's and wasmer's parallel
-    // compilation use rayon's global pool) is made now, with that mask.
-    rayon::broadcast(|_| ());
+    // The compiler's thread pool (rayon's global one) is made when a module
+    // is first compiled (`start_compile_pool`), with that mask too.
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
     // The guest runs on a thread whose native stack comfortably holds the
     // wasm stack limit plus host frames.

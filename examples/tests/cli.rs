@@ -285,6 +285,32 @@ fn compiled_modules_are_cached() {
     assert!(o.status.success());
 }
 
+/// A start from the cache makes no compiler threads: the process is the
+/// main thread and the guest's (the guest reads its `/proc/self/status`).
+/// The first start compiles, and its compile pool's threads are there.
+#[test]
+fn a_cached_start_makes_no_compiler_threads() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let out = d.path().join("status");
+    let threads = || {
+        let o = wali_run()
+            .env("WALI_CACHE_DIR", &cache)
+            .arg(guest("copy"))
+            .arg("/proc/self/status")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let status = std::fs::read_to_string(&out).unwrap();
+        let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
+        line["Threads:".len()..].trim().parse::<u32>().unwrap()
+    };
+    let cold = threads();
+    assert!(cold > 2, "the compile pool runs beside the guest: {cold}");
+    assert_eq!(threads(), 2, "main and the guest's thread");
+}
+
 #[test]
 fn working_directory_option() {
     let d = tempfile::tempdir().unwrap();
@@ -1116,6 +1142,7 @@ wali_tests::also_on_wasmer!(
     verbose_reports_unsupported_syscalls,
     session_calls_in_a_process_of_their_own,
     working_directory_option,
+    a_cached_start_makes_no_compiler_threads,
     returning_from_main_flushes_like_exit,
     transforms_are_reported_at_v1,
     fork_wait_exec_and_pipes,

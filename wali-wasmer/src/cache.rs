@@ -76,6 +76,7 @@ impl Runner {
         let bytes = t.wasm.as_deref().unwrap_or(wasm);
         let compile = || Module::new(&self.engine, bytes).map_err(|e| e.to_string());
         if !self.own_pool {
+            wali_core::sys::signal::start_compile_pool();
             return compile();
         }
         // Part of wasmer's compilation (its trampolines) runs on rayon's

@@ -61,6 +61,7 @@ pub fn compile(
         .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
     log.extend(t.applied.iter().map(|a| format!("transform: {a}")));
     log.extend(t.notes.iter().map(|n| format!("transform: {n}")));
+    wali_core::sys::signal::start_compile_pool();
     match &t.wasm {
         Some(w) => Module::new(engine, w),
         None => Module::new(engine, wasm),

@@ -86,13 +86,29 @@ pub use deliver::{
 pub(crate) use startup::start_dispositions;
 pub use startup::{
     end_init_by_default_actions, mark_guest_thread, reserve_signals_for_guests,
-    restore_startup_mask,
+    restore_startup_mask, start_compile_pool, without_guest_signals,
 };
 
+/// The host C library's own signals (glibc: 32 and 33, below
+/// `SIGRTMIN()`), which no host thread may block: glibc's `setuid` and
+/// thread cancellation signal every thread and wait for it, as its own
+/// `pthread_sigmask` knows.
+fn host_libc_signals() -> u64 {
+    (32..libc::SIGRTMIN()).fold(0, |m, s| m | 1u64 << (s - 1))
+}
+
 /// `rt_sigprocmask(how, set)` for the calling host thread (`None`: only
-/// read it); returns the mask it had.
+/// read it); returns the mask it had. The host C library's own signals are
+/// never blocked ([`host_libc_signals`]).
 fn thread_sigmask(how: i32, set: Option<u64>) -> u64 {
     let mut old: u64 = 0;
+    let set = set.map(|s| {
+        if how == libc::SIG_UNBLOCK {
+            s
+        } else {
+            s & !host_libc_signals()
+        }
+    });
     let set_ptr = set.as_ref().map_or(std::ptr::null(), |s| s as *const u64);
     // SAFETY: `set_ptr` is NULL or a host u64, `old` a host u64.
     let _ = unsafe {

@@ -42,6 +42,36 @@ pub fn reserve_signals_for_guests() {
     RESERVED.store(true, Ordering::SeqCst);
 }
 
+/// Runs `f` with every signal but the engine's trap signals blocked on the
+/// calling thread, whose own mask is back afterwards: the host threads `f`
+/// starts (a compiler's pool) inherit that mask and leave the process's
+/// asynchronous signals to its guest threads.
+pub fn without_guest_signals<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            super::thread_sigmask(SIG_SETMASK, Some(self.0));
+        }
+    }
+    let _restore = Restore(super::thread_sigmask(SIG_BLOCK, Some(!engine_mask())));
+    f()
+}
+
+/// Makes rayon's global thread pool, on which the engines compile in
+/// parallel, unless it exists: its threads start inside
+/// [`without_guest_signals`]. The adapters call it before they compile,
+/// so a process that only loads cached code starts no pool (its threads
+/// would compete with the guest for the CPU while it starts).
+pub fn start_compile_pool() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        without_guest_signals(|| {
+            // An error: the pool exists already (the embedder made it).
+            let _ = rayon::ThreadPoolBuilder::new().build_global();
+        })
+    });
+}
+
 /// Gives the calling thread the mask the process had when
 /// [`reserve_signals_for_guests`] ran (a host's thread that will run the
 /// guest calls it once the pools that must not take the guest's signals
@@ -187,5 +217,40 @@ pub(super) fn host_default(sig: i32) -> bool {
         sa.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(sig, &sa, std::ptr::null_mut()) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask() -> u64 {
+        super::super::thread_sigmask(SIG_BLOCK, None)
+    }
+
+    #[test]
+    fn threads_started_without_guest_signals_leave_them_to_the_guest() {
+        std::thread::spawn(|| {
+            let before = mask();
+            assert_eq!(before & (1u64 << (33 - 1)), 0);
+            let (inner, child) = without_guest_signals(|| {
+                let child = std::thread::spawn(mask).join().unwrap();
+                (mask(), child)
+            });
+            let usr1 = 1u64 << (libc::SIGUSR1 - 1);
+            let segv = 1u64 << (libc::SIGSEGV - 1);
+            // glibc's SIGSETXID, which its setuid sends every thread
+            let setxid = 1u64 << (33 - 1);
+            // inside: blocked on the caller and in the thread it starts,
+            // but for the trap signals the engines need and the C
+            // library's own
+            assert!(inner & usr1 != 0 && child & usr1 != 0);
+            assert!(inner & segv == 0 && child & segv == 0);
+            assert!(inner & setxid == 0 && child & setxid == 0);
+            // after: the caller's own mask again
+            assert_eq!(mask(), before);
+        })
+        .join()
+        .unwrap();
     }
 }
