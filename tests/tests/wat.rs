@@ -472,6 +472,51 @@ fn an_embedders_timeout_and_fuel_end_a_spinning_guest() {
     }
 }
 
+/// A computation without a loop: fib(60) by recursion, through a function
+/// pointer and between two functions that call each other. No loop header
+/// runs, so only the checks at the entries of the functions on a call cycle
+/// let the timeout end it (on wasmer, which polls).
+#[test]
+fn a_timeout_ends_a_loop_free_recursion() {
+    let fib = r#"(module
+      (import "wali" "__cl_get_argc" (func $argc (result i32)))
+      (memory (export "memory") 1 1 shared)
+      (type $t (func (param i64) (result i64)))
+      (table 1 funcref) (elem (i32.const 0) $viatable)
+      (func $viatable (param i64) (result i64)
+        (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+          (then (local.get 0))
+          (else (i64.add
+            (call_indirect (type $t) (i64.sub (local.get 0) (i64.const 1)) (i32.const 0))
+            (call_indirect (type $t) (i64.sub (local.get 0) (i64.const 2)) (i32.const 0))))))
+      (func $a (param i64) (result i64)
+        (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+          (then (local.get 0))
+          (else (i64.add (call $b (i64.sub (local.get 0) (i64.const 1)))
+                         (call $b (i64.sub (local.get 0) (i64.const 2)))))))
+      (func $b (param i64) (result i64) (call $a (local.get 0)))
+      (func (export "_start")
+        (drop (if (result i64) (i32.eq (call $argc) (i32.const 1))
+          (then (call $viatable (i64.const 60)))
+          (else (call $a (i64.const 60)))))))"#;
+    for &engine in wali_tests::ENGINES {
+        for args in [&["fib"][..], &["fib", "mutual"]] {
+            let mut p = wali::Policy::default();
+            p.timeout = Some(std::time::Duration::from_millis(200));
+            let ctx = WaliCtx::builder().args(args).policy(p).build().unwrap();
+            let t = std::time::Instant::now();
+            match wali_tests::run_wat_on(engine, fib, ctx).unwrap() {
+                Outcome::Killed { signal, .. } => assert_eq!(signal, libc::SIGKILL),
+                o => panic!("{engine:?} {args:?}: {o:?}"),
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "{engine:?}"
+            );
+        }
+    }
+}
+
 /// A call through an `int (*)(int)` pointer to `int a(int)`, `void v(int)`
 /// and `int two(int, int)`: 42 + 0 + (5 + 0), as C behaves natively, with
 /// the exact-type fast path and (in a module with code that writes its

@@ -141,7 +141,7 @@ fn an_exec_keeps_the_policy() {
 }
 
 #[test]
-fn signal_poll_checks_a_flag_at_entries_and_loops() {
+fn signal_poll_checks_a_flag_at_loops_and_recursive_entries() {
     let opts = Options {
         signal_poll: true,
         ..Options::NONE
@@ -149,15 +149,18 @@ fn signal_poll_checks_a_flag_at_entries_and_loops() {
     let m = wat::parse_str(
         r#"(module (import "wali" "__cl_get_argc" (func $argc (result i32)))
             (memory (export "memory") 1 1 shared)
-            (func (export "_start") (loop $l (br $l))))"#,
+            (func $rec (call $rec))
+            (func (export "_start") (loop $l (br $l)) (call $rec)))"#,
     )
     .unwrap();
     let out = transform(&m, &opts).unwrap();
     let wasm = out.wasm.expect("rewritten");
     validate(&wasm);
     assert!(out.applied.iter().any(|a| a.contains("signal polling")));
-    // the flag memory is the second memory, exported; `_start` loads it
-    // twice (entry and loop header), each time guarding a call to the import
+    // the flag memory is the second memory, exported; it is loaded twice,
+    // at `_start`'s loop header and at the entry of `$rec` (which calls
+    // itself; `_start` is on no call cycle), each time guarding a call to
+    // the import
     let text = wasmprinter::print_bytes(&wasm).unwrap();
     assert!(
         text.contains(r#"(export "__wali_signal_flag" (memory 1))"#),
@@ -165,6 +168,12 @@ fn signal_poll_checks_a_flag_at_entries_and_loops() {
     );
     assert_eq!(text.matches("i32.load 1").count(), 2, "{text}");
     assert_eq!(text.matches("call $argc").count(), 2, "{text}");
+    let rec = text.find("func $rec").unwrap();
+    let start = text
+        .find("func (;2;)")
+        .or_else(|| text.rfind("(func "))
+        .unwrap();
+    assert!(text[rec..start].contains("i32.load 1"), "{text}");
     // a module with nothing to poll with is left alone, with a note
     let m = wat::parse_str(
         r#"(module (memory (export "memory") 1 1 shared)

@@ -1,8 +1,9 @@
 //! Delivery of guest signal handlers on wasmer: on return from every host
 //! call, and, for a guest that computes without syscalls, at the checks
-//! the poll transform adds (function entries, loop headers), which read a
-//! flag word the native signal handler sets. wasmer cannot interrupt
-//! running wasm and resume it, so the flag is how a signal reaches it.
+//! the poll transform adds (loop headers, the entries of functions on a
+//! call cycle), which read a flag word the native signal handler sets.
+//! wasmer cannot interrupt running wasm and resume it, so the flag is how
+//! a signal reaches it.
 
 use crate::glue::State;
 use crate::memory::StoreGuard;

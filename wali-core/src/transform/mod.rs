@@ -38,7 +38,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 15;
+pub const VERSION: u32 = 16;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]

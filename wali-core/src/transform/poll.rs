@@ -8,11 +8,17 @@
 //! already has and that takes no argument (`__cl_get_argc`, `SYS_getpid`
 //! ...): the host delivers pending signals on return from any import.
 //!
-//! Functions whose whole body another transform replaces (the setjmp
-//! rewrite) are not polled; their callees and loops elsewhere are.
+//! Only the functions on a cycle of the call graph check at their entry
+//! (signals without fuel): a function on no cycle can only call functions
+//! that end without it being called again, so a computation that runs on
+//! without a loop header runs round a cycle of calls, and every cycle has
+//! a checked entry. An indirect call may reach every function a table or
+//! a reference can hold; calls through the host (a signal handler, a
+//! longjmp) pass a safe point there. With fuel every entry charges.
 
 use super::module::{ModuleInfo, Plan, Poll};
 use super::Outcome;
+use wasmparser::Operator;
 
 /// Export name of the flag memory.
 pub const FLAG_EXPORT: &str = "__wali_signal_flag";
@@ -54,24 +60,214 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
         );
         return;
     };
+    let entries = if fuel { None } else { on_cycles(info) };
+    if signals {
+        plan.new_memories.push(FLAG_EXPORT);
+        let at = match &entries {
+            None => "function entries".to_string(),
+            Some(e) => format!(
+                "the entries of {} of {} functions (those on a call cycle)",
+                e.iter().filter(|x| **x).count(),
+                e.len()
+            ),
+        };
+        out.applied.push(format!(
+            "signal polling: loop headers and {at} check a flag the host sets when a signal arrives"
+        ));
+    }
     plan.poll = Some(Poll {
         memory: signals.then_some(info.num_memories),
         func,
         has_result,
+        entries,
+        imports: info.num_func_imports,
     });
-    if signals {
-        plan.new_memories.push(FLAG_EXPORT);
-        out.applied.push(
-            "signal polling: function entries and loop headers check a flag the host sets when \
-             a signal arrives"
-                .into(),
-        );
-    }
     if fuel {
         plan.fuel = Some(plan.next_i64_global(info));
         plan.new_i64_globals.push((i64::MAX, FUEL_EXPORT));
         out.applied.push(
             "fuel: function entries and loop headers charge the instructions they lead to".into(),
         );
+    }
+}
+
+/// For each defined function, whether it lies on a cycle of the call graph
+/// (and so must check at its entry); `None` when a body cannot be read
+/// (then every entry checks). The graph has one node per defined function
+/// and one for "an indirect call", which leads to every function an
+/// element segment or a global names.
+fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
+    let n = info.bodies.len();
+    let indirect = n;
+    let defined = |f: u32| {
+        f.checked_sub(info.num_func_imports)
+            .map(|i| i as usize)
+            .filter(|i| *i < n)
+    };
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    for (i, body) in info.bodies.iter().enumerate() {
+        let mut r = body.get_operators_reader().ok()?;
+        while !r.eof() {
+            let to = match r.read().ok()? {
+                Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                    defined(function_index)
+                }
+                Operator::CallIndirect { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCallRef { .. } => Some(indirect),
+                _ => None,
+            };
+            if let Some(to) = to {
+                edges[i].push(to);
+            }
+        }
+    }
+    edges[indirect].extend(info.referenced_funcs.iter().filter_map(|f| defined(*f)));
+    for e in &mut edges {
+        e.sort_unstable();
+        e.dedup();
+    }
+    let comp = components(&edges);
+    let mut size = vec![0usize; n + 1];
+    for c in &comp {
+        size[*c] += 1;
+    }
+    Some(
+        (0..n)
+            .map(|i| size[comp[i]] > 1 || edges[i].contains(&i))
+            .collect(),
+    )
+}
+
+/// The strongly connected component of every node (Tarjan's algorithm,
+/// iterative: a module may have a deep call graph).
+fn components(edges: &[Vec<usize>]) -> Vec<usize> {
+    const NONE: usize = usize::MAX;
+    let n = edges.len();
+    let mut index = vec![NONE; n];
+    let mut low = vec![0; n];
+    let mut comp = vec![NONE; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut next = 0;
+    let mut ncomp = 0;
+    // (node, how many of its edges are done)
+    let mut work: Vec<(usize, usize)> = Vec::new();
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        work.push((root, 0));
+        while let Some(&mut (v, ref mut done)) = work.last_mut() {
+            if *done == 0 && index[v] == NONE {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on_stack[v] = true;
+            }
+            if let Some(&w) = edges[v].get(*done) {
+                *done += 1;
+                if index[w] == NONE {
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    comp[w] = ncomp;
+                    if w == v {
+                        break;
+                    }
+                }
+                ncomp += 1;
+            }
+        }
+    }
+    comp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cyclic(edges: &[&[usize]]) -> Vec<bool> {
+        let edges: Vec<Vec<usize>> = edges.iter().map(|e| e.to_vec()).collect();
+        let comp = components(&edges);
+        (0..edges.len())
+            .map(|i| comp.iter().filter(|c| **c == comp[i]).count() > 1 || edges[i].contains(&i))
+            .collect()
+    }
+
+    #[test]
+    fn components_find_cycles_and_self_loops() {
+        // 0 -> 1 -> 2 -> 0 is a cycle; 3 calls into it and into the cycle
+        // 6 <-> 7; 4 calls itself; 5 is a leaf
+        let g: &[&[usize]] = &[&[1], &[2], &[0, 5], &[0, 6], &[4], &[], &[7], &[6]];
+        assert_eq!(
+            cyclic(g),
+            [true, true, true, false, true, false, true, true]
+        );
+        // a long chain, deeper than any recursion would like, then a back edge
+        let n = 200_000;
+        let mut long: Vec<Vec<usize>> = (0..n).map(|i| vec![i + 1]).collect();
+        long.push(vec![]);
+        let c = components(&long);
+        let mut distinct = c.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), n + 1);
+        long[n].push(0);
+        let c = components(&long);
+        assert!(c.iter().all(|x| *x == c[0]));
+    }
+
+    #[test]
+    fn only_functions_on_call_cycles_check_at_entry() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (import "wali" "SYS_getpid" (func $getpid (result i64)))
+              (type $t (func (result i32)))
+              (table 2 funcref)
+              (elem (i32.const 0) $viatable)
+              (func $leaf (result i32) i32.const 1)
+              (func $calls_leaf (result i32) call $leaf)
+              (func $self (result i32) call $self)
+              (func $a (result i32) call $b)
+              (func $b (result i32) call $a)
+              (func $viatable (result i32) i32.const 0 call_indirect (type $t))
+              (func $indirect_leaf (result i32) i32.const 1 call_indirect (type $t))
+              (func $looping (loop $l br $l))
+              (memory 1 1 shared)
+              (export "memory" (memory 0))
+              (func (export "_start") call $looping))"#,
+        )
+        .unwrap();
+        let info = ModuleInfo::parse(&wasm).unwrap();
+        assert_eq!(
+            on_cycles(&info).unwrap(),
+            [false, false, true, true, true, true, false, false, false]
+        );
+        let mut plan = Plan::default();
+        let mut out = Outcome::default();
+        super::plan(&info, &mut plan, &mut out, true, false);
+        assert!(
+            out.applied[0].contains("the entries of 4 of 9 functions"),
+            "{:?}",
+            out.applied
+        );
+        // the leaf does not check at its entry, $self does, all with fuel
+        assert!(!plan.at_entry(1) && plan.at_entry(3));
+        let mut plan = Plan::default();
+        super::plan(&info, &mut plan, &mut out, true, true);
+        assert!(plan.at_entry(1) && plan.at_entry(3));
     }
 }

@@ -118,7 +118,9 @@ pub(super) fn remap_body(
         (1, Vec::new())
     };
     loop_costs.reverse();
-    plan.emit_poll(&mut f, len);
+    if plan.at_entry(func) {
+        plan.emit_poll(&mut f, len);
+    }
     let mut r = body.get_operators_reader()?;
     // Whether the previous operator left a value that cannot lower the
     // stack pointer (`StackCheck::raises`).

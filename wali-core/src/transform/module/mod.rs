@@ -65,6 +65,10 @@ pub struct ModuleInfo<'a> {
     /// through it).
     pub table0_not_func: bool,
     pub has_active_data: bool,
+    /// Every function an element segment (of any table, active, passive or
+    /// declared) or a global's initializer names: those an indirect call
+    /// may reach.
+    pub referenced_funcs: Vec<u32>,
 }
 
 /// What `_start` calls instead of `__proc_exit` when main returns.
@@ -76,6 +80,17 @@ pub enum Flush {
     StdioExit(u32),
     /// `fflush(NULL)`, then `__proc_exit(code)`.
     Fflush(u32),
+}
+
+/// Adds the functions a constant expression takes a reference to.
+fn ref_funcs(e: &wasmparser::ConstExpr, out: &mut Vec<u32>) -> Result<(), Error> {
+    let mut r = e.get_operators_reader();
+    while !r.eof() {
+        if let Operator::RefFunc { function_index } = r.read()? {
+            out.push(function_index);
+        }
+    }
+    Ok(())
 }
 
 impl<'a> ModuleInfo<'a> {
@@ -176,6 +191,7 @@ impl<'a> ModuleInfo<'a> {
                 Payload::GlobalSection(r) => {
                     for g in r {
                         let g = g?;
+                        ref_funcs(&g.init_expr, &mut m.referenced_funcs)?;
                         m.globals.push((g.ty.content_type, g.ty.mutable));
                     }
                 }
@@ -188,6 +204,18 @@ impl<'a> ModuleInfo<'a> {
                 Payload::ElementSection(r) => {
                     for e in r {
                         let e = e?;
+                        match e.items.clone() {
+                            wasmparser::ElementItems::Functions(fs) => {
+                                for f in fs {
+                                    m.referenced_funcs.push(f?);
+                                }
+                            }
+                            wasmparser::ElementItems::Expressions(_, es) => {
+                                for x in es {
+                                    ref_funcs(&x?, &mut m.referenced_funcs)?;
+                                }
+                            }
+                        }
                         let wasmparser::ElementKind::Active {
                             table_index,
                             offset_expr,

@@ -95,6 +95,12 @@ pub struct Poll {
     /// dropped) so the host runs at a safe point.
     pub func: u32,
     pub has_result: bool,
+    /// Which defined functions (by index among the defined ones) check at
+    /// their entry; `None`: all of them.
+    pub entries: Option<Vec<bool>>,
+    /// The module's number of imported functions (the first defined
+    /// function's index).
+    pub imports: u32,
 }
 
 impl Plan {
@@ -178,6 +184,23 @@ impl Plan {
 
     /// The check (empty when nothing is polled), for emitters that build
     /// instruction lists.
+    /// Whether function `func` checks at its entry (always, with fuel).
+    pub fn at_entry(&self, func: u32) -> bool {
+        let Some(p) = &self.poll else {
+            return false;
+        };
+        if self.fuel.is_some() {
+            return true;
+        }
+        match &p.entries {
+            None => true,
+            Some(e) => func
+                .checked_sub(p.imports)
+                .and_then(|i| e.get(i as usize).copied())
+                .unwrap_or(true),
+        }
+    }
+
     pub fn poll_instructions(&self, cost: u32) -> Vec<Instruction<'static>> {
         let mut v = Vec::new();
         let Some(p) = &self.poll else {

@@ -61,8 +61,10 @@ pub(super) fn rewrite<'a>(
     let env = em.local(ValType::I32);
     let val = em.local(ValType::I32);
     // the function's entry check (a re-entry by longjmp does not pass here)
-    let entry = em.plan.poll_instructions(body.ops.len() as u32);
-    em.f.extend(entry);
+    if em.plan.at_entry(func) {
+        let entry = em.plan.poll_instructions(body.ops.len() as u32);
+        em.f.extend(entry);
+    }
     // token = ++counter
     em.f.extend([
         I::GlobalGet(ctx.counter),
