@@ -3,11 +3,17 @@
 //!
 //! Always run: the syscall round trip (a WAT guest: getpid, and 1-byte
 //! writes to /dev/null), the file copy, and binary-trees in C (the
-//! `cpu.c` guest vs the same source built with `cc -O2`). Run when the
+//! `cpu.c` guest vs the same source built natively: with `cc -O2`, the
+//! baseline, and, when installed, with `clang-19 -O2`, the guest's own
+//! compiler, and `musl-gcc -O2 -static`, the C library of the prebuilt
+//! WALI guests). Each workload also runs on the other engines (wasmer, and
+//! wasmer-llvm with the feature `llvm`). Run when the
 //! prebuilt WALI guests are given: `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
-//! `lua5.4`), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
+//! `lua5.4`, and vs `LUA_NATIVE_MUSL=.../lua`, a native build of the same
+//! Lua on musl, when given), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
 //! and the load-time transforms alone), `SQLITE_WASM=.../sqlite3.wasm` (20k
-//! inserts in one transaction and an aggregate, vs native `sqlite3`),
+//! inserts in one transaction and an aggregate, vs native `sqlite3`, and vs
+//! `SQLITE_NATIVE_MUSL=.../sqlite3` when given),
 //! `MEMCACHED_WASM=.../memcached.wasm`. A workload whose input is missing
 //! is skipped with a line saying so.
 
@@ -200,7 +206,9 @@ io.write(check + ItemCheck(long), "\n")
 /// The optimizing tiers this wali-run has, with the flags that select them
 /// (wasmer's LLVM compiler with the feature `llvm`), for rows beside the
 /// default engine's.
-const OPTIMIZING: &[(&str, &[&str])] = &[
+/// The engines besides the default one, with the flags that pick them.
+const OTHER_ENGINES: &[(&str, &[&str])] = &[
+    ("wasmer", &["--engine", "wasmer"]),
     #[cfg(feature = "llvm")]
     ("wasmer-llvm", &["--engine", "wasmer-llvm"]),
 ];
@@ -278,13 +286,45 @@ fn main() {
         // same source as a guest and natively (`cc -O2`, when there is one).
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/cpu.c");
         let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests/cpu.wasm");
-        let native = dir.path().join("cpu-native");
-        let built = Command::new("cc")
-            .args(["-O2", "-DNATIVE", "-o"])
-            .arg(&native)
-            .arg(&src)
-            .status()
-            .is_ok_and(|s| s.success());
+        // the native twins: gcc (the baseline), the guest's own compiler,
+        // and musl (the C library of the prebuilt WALI guests), static
+        let twins: Vec<(&str, Option<PathBuf>)> = [
+            ("gcc -O2", "cc", &["-O2"][..]),
+            ("clang-19 -O2", "clang-19", &["-O2"][..]),
+            ("musl-gcc -O2 -static", "musl-gcc", &["-O2", "-static"][..]),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, cc, flags))| {
+            let out = dir.path().join(format!("cpu-native-{i}"));
+            let built = Command::new(cc)
+                .args(flags)
+                .args(["-DNATIVE", "-o"])
+                .arg(&out)
+                .arg(&src)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !built {
+                println!(
+                    "(no `{cc}`: the native C binary-trees run built with {label} is skipped)"
+                );
+            }
+            (label, built.then_some(out))
+        })
+        .collect();
+        let native_time = |bin: &Option<PathBuf>| {
+            bin.as_ref().and_then(|b| {
+                time_cmd(
+                    || {
+                        let mut n = Command::new(b);
+                        n.arg("20");
+                        n
+                    },
+                    3,
+                )
+            })
+        };
         let c = cache.clone();
         time_cmd(
             || {
@@ -302,21 +342,18 @@ fn main() {
             },
             3,
         );
-        let n = if built {
-            time_cmd(
-                || {
-                    let mut n = Command::new(&native);
-                    n.arg("20");
-                    n
-                },
-                3,
-            )
-        } else {
-            println!("(no C compiler `cc`: the native C binary-trees run is skipped)");
-            None
-        };
+        let n = native_time(&twins[0].1);
         row("C binary-trees 20, own allocator (ms)", w, n, 1e6, "ms");
-        for (tier, flags) in OPTIMIZING {
+        for (label, bin) in &twins[1..] {
+            row(
+                &format!("C binary-trees 20: native {label} vs gcc (ms)"),
+                native_time(bin),
+                n,
+                1e6,
+                "ms",
+            );
+        }
+        for (tier, flags) in OTHER_ENGINES {
             let run = || {
                 let mut w = wali_run();
                 w.env("WALI_CACHE_DIR", &c).args(*flags).arg(&wasm);
@@ -358,7 +395,31 @@ fn main() {
                     3,
                 );
                 row(&format!("lua binary-trees {depth} (ms)"), t, nat, 1e6, "ms");
-                for (tier, flags) in OPTIMIZING {
+                if let Some(musl) = std::env::var_os("LUA_NATIVE_MUSL") {
+                    let m = time_cmd(
+                        || {
+                            let mut c = Command::new(&musl);
+                            c.arg(&script).arg(depth);
+                            c
+                        },
+                        3,
+                    );
+                    row(
+                        &format!("lua binary-trees {depth}: native musl build vs lua5.4 (ms)"),
+                        m,
+                        nat,
+                        1e6,
+                        "ms",
+                    );
+                    row(
+                        &format!("lua binary-trees {depth} vs the native musl build (ms)"),
+                        t,
+                        m,
+                        1e6,
+                        "ms",
+                    );
+                }
+                for (tier, flags) in OTHER_ENGINES {
                     time_cmd(run(flags), 1);
                     let o = time_cmd(run(flags), 3);
                     row(
@@ -397,13 +458,18 @@ fn main() {
             std::fs::write(&sql, text).unwrap();
             let db = dir.path().join("bench.db");
             // natively (`None`) or under wali-run with these flags
-            let run = |wali: Option<&'static [&'static str]>| {
+            let musl = std::env::var_os("SQLITE_NATIVE_MUSL");
+            // natively (`None`; `Some(&[])` with `musl`: the musl build) or
+            // under wali-run with these flags
+            let run = |wali: Option<&'static [&'static str]>, native: Option<&std::ffi::OsStr>| {
                 let (sq, sql, db, c) = (sq.clone(), sql.clone(), db.clone(), cache.clone());
+                let native = native.map(|n| n.to_owned());
                 move || {
                     let _ = std::fs::remove_file(&db);
-                    let mut cmd = match wali {
-                        None => Command::new("sqlite3"),
-                        Some(flags) => {
+                    let mut cmd = match (wali, &native) {
+                        (_, Some(n)) => Command::new(n),
+                        (None, None) => Command::new("sqlite3"),
+                        (Some(flags), None) => {
                             let mut w = wali_run();
                             w.env("WALI_CACHE_DIR", &c).args(flags).arg(&sq);
                             w
@@ -414,9 +480,9 @@ fn main() {
                     cmd
                 }
             };
-            time_cmd(run(Some(&[])), 1);
-            let w = time_cmd(run(Some(&[])), 5);
-            let n = time_cmd(run(None), 5);
+            time_cmd(run(Some(&[]), None), 1);
+            let w = time_cmd(run(Some(&[]), None), 5);
+            let n = time_cmd(run(None, None), 5);
             row(
                 "sqlite3: 20k inserts in a transaction + aggregate (ms)",
                 w,
@@ -424,9 +490,20 @@ fn main() {
                 1e6,
                 "ms",
             );
-            for (tier, flags) in OPTIMIZING {
-                time_cmd(run(Some(flags)), 1);
-                let o = time_cmd(run(Some(flags)), 5);
+            if let Some(m) = &musl {
+                let m = time_cmd(run(None, Some(m)), 5);
+                row(
+                    "sqlite3: native musl build vs sqlite3 (ms)",
+                    m,
+                    n,
+                    1e6,
+                    "ms",
+                );
+                row("sqlite3 vs the native musl build (ms)", w, m, 1e6, "ms");
+            }
+            for (tier, flags) in OTHER_ENGINES {
+                time_cmd(run(Some(flags), None), 1);
+                let o = time_cmd(run(Some(flags), None), 5);
                 row(
                     &format!("sqlite3: 20k inserts + aggregate, {tier} (ms)"),
                     o,
