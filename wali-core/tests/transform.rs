@@ -253,6 +253,48 @@ fn polls_reach_into_functions_the_setjmp_rewrite_replaces() {
     );
 }
 
+/// Without fuel, a function the setjmp rewrite rebuilds checks at its entry
+/// only when it is on a call cycle, as other functions do.
+#[test]
+fn setjmp_rebuilt_functions_check_at_entry_only_on_a_call_cycle() {
+    let m = wat::parse_str(
+        r#"(module
+            (import "wali" "__cl_get_argc" (func $argc (result i32)))
+            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+            (import "wali" "longjmp" (func $lj (param i32 i32)))
+            (memory (export "memory") 1 1 shared)
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (func $once (drop (call $sj (i32.const 64))))
+            (func $rec (param i32)
+              (drop (call $sj (i32.const 64)))
+              (if (local.get 0) (then (call $rec (i32.sub (local.get 0) (i32.const 1))))))
+            (func (export "_start") (call $once) (call $rec (i32.const 3))))"#,
+    )
+    .unwrap();
+    let opts = Options {
+        signal_poll: true,
+        ..Options::default()
+    };
+    let out = transform(&m, &opts).unwrap();
+    let w = out.wasm.expect("rewritten");
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    let body = |name: &str| {
+        let at = text.find(&format!("(func {name} ")).unwrap();
+        let end = text[at + 1..]
+            .find("\n  (func ")
+            .map_or(text.len(), |e| at + 1 + e);
+        &text[at..end]
+    };
+    assert!(
+        out.applied.iter().any(|a| a.contains("setjmp")),
+        "{:?}",
+        out.applied
+    );
+    assert!(!body("$once").contains("i32.load 1"), "{text}");
+    assert_eq!(body("$rec").matches("i32.load 1").count(), 1, "{text}");
+}
+
 #[test]
 fn a_64_bit_table_or_memory_is_left_alone() {
     // found by the transform fuzz target: the trampolines index table 0
