@@ -158,8 +158,18 @@ pub(crate) fn reserved_in(first: u32, last: u32) -> Vec<u32> {
 mod tests {
     use super::*;
 
+    /// These tests check that a number is not reserved once its file is
+    /// closed; run side by side, another one's new file can get the number
+    /// and reserve it.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     #[test]
     fn reserved_while_held() {
+        let _one = serial();
         let fd = rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
         let raw = fd.as_raw_fd();
         let h = HostFd::new(fd);
@@ -173,6 +183,7 @@ mod tests {
 
     #[test]
     fn lapsed_reservations_make_room() {
+        let _one = serial();
         // more reservations than slots, each closed before the next (as
         // modules loaded one after another by wasm execs): all get a slot
         for _ in 0..3 * SLOTS {
@@ -186,6 +197,7 @@ mod tests {
 
     #[test]
     fn a_reservation_lapses_when_the_number_is_reused() {
+        let _one = serial();
         let a = rustix::fs::memfd_create("a", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
         let raw = a.as_raw_fd();
         reserve(a.as_fd());
