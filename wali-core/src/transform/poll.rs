@@ -68,7 +68,7 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
             Some(e) => format!(
                 "the entries of {} of {} functions (those on a call cycle)",
                 e.iter().filter(|x| **x).count(),
-                e.len()
+                info.bodies.len()
             ),
         };
         out.applied.push(format!(
@@ -80,7 +80,6 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
         func,
         has_result,
         entries,
-        imports: info.num_func_imports,
     });
     if fuel {
         plan.fuel = Some(plan.next_i64_global(info));
@@ -91,9 +90,9 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
     }
 }
 
-/// For each defined function, whether it lies on a cycle of the call graph
-/// (and so must check at its entry); `None` when a body cannot be read
-/// (then every entry checks). The graph has one node per defined function
+/// For each function (by function index; imports are false), whether it
+/// lies on a cycle of the call graph (and so must check at its entry);
+/// `None` when a body cannot be read (then every entry checks). The graph has one node per defined function
 /// and one for "an indirect call", which leads to every function an
 /// element segment or a global names.
 fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
@@ -133,9 +132,10 @@ fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
     for c in &comp {
         size[*c] += 1;
     }
+    let imports = std::iter::repeat_n(false, info.num_func_imports as usize);
     Some(
-        (0..n)
-            .map(|i| size[comp[i]] > 1 || edges[i].contains(&i))
+        imports
+            .chain((0..n).map(|i| size[comp[i]] > 1 || edges[i].contains(&i)))
             .collect(),
     )
 }
@@ -254,7 +254,8 @@ mod tests {
         let info = ModuleInfo::parse(&wasm).unwrap();
         assert_eq!(
             on_cycles(&info).unwrap(),
-            [false, false, true, true, true, true, false, false, false]
+            // the import, then the defined functions
+            [false, false, false, true, true, true, true, false, false, false]
         );
         let mut plan = Plan::default();
         let mut out = Outcome::default();

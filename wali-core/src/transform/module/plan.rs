@@ -95,12 +95,9 @@ pub struct Poll {
     /// dropped) so the host runs at a safe point.
     pub func: u32,
     pub has_result: bool,
-    /// Which defined functions (by index among the defined ones) check at
+    /// Which functions (by function index; imports are false) check at
     /// their entry; `None`: all of them.
     pub entries: Option<Vec<bool>>,
-    /// The module's number of imported functions (the first defined
-    /// function's index).
-    pub imports: u32,
 }
 
 impl Plan {
@@ -194,10 +191,7 @@ impl Plan {
         }
         match &p.entries {
             None => true,
-            Some(e) => func
-                .checked_sub(p.imports)
-                .and_then(|i| e.get(i as usize).copied())
-                .unwrap_or(true),
+            Some(e) => e.get(func as usize).copied().unwrap_or(true),
         }
     }
 
