@@ -457,21 +457,22 @@ fn main() {
             text.push_str("COMMIT;\nSELECT count(*), sum(v), avg(length(name)) FROM t;\n");
             std::fs::write(&sql, text).unwrap();
             let db = dir.path().join("bench.db");
-            // natively (`None`) or under wali-run with these flags
             let musl = std::env::var_os("SQLITE_NATIVE_MUSL");
-            // natively (`None`; `Some(&[])` with `musl`: the musl build) or
-            // under wali-run with these flags
-            let run = |wali: Option<&'static [&'static str]>, native: Option<&std::ffi::OsStr>| {
+            // Each run on a new database, the script on stdin: a native
+            // program, or the guest under wali-run with these flags.
+            enum Sqlite {
+                Native(std::ffi::OsString),
+                Wali(&'static [&'static str]),
+            }
+            let run = |how: Sqlite| {
                 let (sq, sql, db, c) = (sq.clone(), sql.clone(), db.clone(), cache.clone());
-                let native = native.map(|n| n.to_owned());
                 move || {
                     let _ = std::fs::remove_file(&db);
-                    let mut cmd = match (wali, &native) {
-                        (_, Some(n)) => Command::new(n),
-                        (None, None) => Command::new("sqlite3"),
-                        (Some(flags), None) => {
+                    let mut cmd = match &how {
+                        Sqlite::Native(prog) => Command::new(prog),
+                        Sqlite::Wali(flags) => {
                             let mut w = wali_run();
-                            w.env("WALI_CACHE_DIR", &c).args(flags).arg(&sq);
+                            w.env("WALI_CACHE_DIR", &c).args(*flags).arg(&sq);
                             w
                         }
                     };
@@ -480,9 +481,9 @@ fn main() {
                     cmd
                 }
             };
-            time_cmd(run(Some(&[]), None), 1);
-            let w = time_cmd(run(Some(&[]), None), 5);
-            let n = time_cmd(run(None, None), 5);
+            time_cmd(run(Sqlite::Wali(&[])), 1);
+            let w = time_cmd(run(Sqlite::Wali(&[])), 5);
+            let n = time_cmd(run(Sqlite::Native("sqlite3".into())), 5);
             row(
                 "sqlite3: 20k inserts in a transaction + aggregate (ms)",
                 w,
@@ -491,7 +492,7 @@ fn main() {
                 "ms",
             );
             if let Some(m) = &musl {
-                let m = time_cmd(run(None, Some(m)), 5);
+                let m = time_cmd(run(Sqlite::Native(m.clone())), 5);
                 row(
                     "sqlite3: native musl build vs sqlite3 (ms)",
                     m,
@@ -502,8 +503,8 @@ fn main() {
                 row("sqlite3 vs the native musl build (ms)", w, m, 1e6, "ms");
             }
             for (tier, flags) in OTHER_ENGINES {
-                time_cmd(run(Some(flags), None), 1);
-                let o = time_cmd(run(Some(flags), None), 5);
+                time_cmd(run(Sqlite::Wali(flags)), 1);
+                let o = time_cmd(run(Sqlite::Wali(flags)), 5);
                 row(
                     &format!("sqlite3: 20k inserts + aggregate, {tier} (ms)"),
                     o,
