@@ -217,23 +217,28 @@ fn fuel_charges_function_entries_and_loop_bodies() {
     assert_eq!(text.matches("call $pid").count(), 2, "{text}");
 }
 
+/// What a module the setjmp rewrite and the poll transform both change
+/// needs: an import to poll with, setjmp and longjmp, memory and the C
+/// stack pointer.
+const SETJMP_POLLED: &str = r#"
+    (import "wali" "__cl_get_argc" (func $argc (result i32)))
+    (import "wali" "setjmp" (func $sj (param i32) (result i32)))
+    (import "wali" "longjmp" (func $lj (param i32 i32)))
+    (memory (export "memory") 1 1 shared)
+    (global $__stack_pointer (mut i32) (i32.const 1024))"#;
+
 #[test]
 fn polls_reach_into_functions_the_setjmp_rewrite_replaces() {
     // `_start` calls setjmp (its body is rebuilt) and loops around the call
-    let m = wat::parse_str(
-        r#"(module
-            (import "wali" "__cl_get_argc" (func $argc (result i32)))
-            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
-            (import "wali" "longjmp" (func $lj (param i32 i32)))
-            (memory (export "memory") 1 1 shared)
-            (global $__stack_pointer (mut i32) (i32.const 1024))
+    let m = wat::parse_str(format!(
+        r#"(module {SETJMP_POLLED}
             (global $n (mut i32) (i32.const 0))
             (func (export "_start")
               (loop $l
                 (drop (call $sj (i32.const 64)))
                 (global.set $n (i32.add (global.get $n) (i32.const 1)))
-                (br_if $l (i32.lt_u (global.get $n) (i32.const 3))))))"#,
-    )
+                (br_if $l (i32.lt_u (global.get $n) (i32.const 3))))))"#
+    ))
     .unwrap();
     let opts = Options {
         signal_poll: true,
@@ -257,19 +262,14 @@ fn polls_reach_into_functions_the_setjmp_rewrite_replaces() {
 /// only when it is on a call cycle, as other functions do.
 #[test]
 fn setjmp_rebuilt_functions_check_at_entry_only_on_a_call_cycle() {
-    let m = wat::parse_str(
-        r#"(module
-            (import "wali" "__cl_get_argc" (func $argc (result i32)))
-            (import "wali" "setjmp" (func $sj (param i32) (result i32)))
-            (import "wali" "longjmp" (func $lj (param i32 i32)))
-            (memory (export "memory") 1 1 shared)
-            (global $__stack_pointer (mut i32) (i32.const 1024))
+    let m = wat::parse_str(format!(
+        r#"(module {SETJMP_POLLED}
             (func $once (drop (call $sj (i32.const 64))))
             (func $rec (param i32)
               (drop (call $sj (i32.const 64)))
               (if (local.get 0) (then (call $rec (i32.sub (local.get 0) (i32.const 1))))))
-            (func (export "_start") (call $once) (call $rec (i32.const 3))))"#,
-    )
+            (func (export "_start") (call $once) (call $rec (i32.const 3))))"#
+    ))
     .unwrap();
     let opts = Options {
         signal_poll: true,
