@@ -407,14 +407,17 @@ fn run(cli: Cli, stack: usize) -> i32 {
             return fail("--timeout: expected a positive number of seconds");
         }
         // Ends the whole process as SIGKILL would, whatever the guest is
-        // doing (computing, blocked, or in a handler).
-        let _ = std::thread::Builder::new()
-            .name("wali-timeout".into())
-            .spawn(move || {
-                std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-                // SAFETY: signalling this process.
-                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
-            });
+        // doing (computing, blocked, or in a handler). Made with the
+        // guest's signals blocked, so the kernel gives them to the guest.
+        let _ = wali_core::sys::signal::without_guest_signals(|| {
+            std::thread::Builder::new()
+                .name("wali-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+                    // SAFETY: signalling this process.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                })
+        });
     }
     let ctx = match b.build() {
         Ok(c) => c,

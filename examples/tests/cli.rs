@@ -436,6 +436,57 @@ fn guest_signal_handlers_run() {
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
+/// `--timeout`'s thread blocks the signals a guest can take, so the kernel
+/// gives a process-directed signal to the guest's thread (where it
+/// interrupts a blocking call), as it does for the runtime's other threads.
+#[test]
+fn the_timeout_thread_leaves_signals_to_the_guest() {
+    use std::time::{Duration, Instant};
+    let mut child = wali_run()
+        .args(["--timeout", "30"])
+        .arg(guest("signals"))
+        .arg("spin")
+        .spawn()
+        .unwrap();
+    let task = PathBuf::from(format!("/proc/{}/task", child.id()));
+    let t = Instant::now();
+    let blocked = loop {
+        let found = std::fs::read_dir(&task).ok().and_then(|d| {
+            d.flatten().find_map(|e| {
+                let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+                if comm.trim() != "wali-timeout" {
+                    return None;
+                }
+                let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+                let l = status.lines().find(|l| l.starts_with("SigBlk:"))?;
+                u64::from_str_radix(l["SigBlk:".len()..].trim(), 16).ok()
+            })
+        });
+        if let Some(m) = found {
+            break m;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no wali-timeout thread"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    for sig in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGALRM,
+        libc::SIGCHLD,
+    ] {
+        assert!(
+            blocked & (1 << (sig - 1)) != 0,
+            "signal {sig} not blocked on the timeout thread: {blocked:#x}"
+        );
+    }
+}
+
 #[test]
 fn a_spinning_guest_dies_of_the_signal_it_gets() {
     use std::time::{Duration, Instant};
@@ -1149,6 +1200,7 @@ wali_tests::also_on_wasmer!(
     a_forked_child_that_traps_dies_of_the_signal,
     guest_signal_handlers_run,
     a_spinning_guest_dies_of_the_signal_it_gets,
+    the_timeout_thread_leaves_signals_to_the_guest,
     threads_share_memory_and_futexes,
     resource_abuse_gets_clean_errors,
     trace_prints_syscalls_strace_style,

@@ -220,19 +220,23 @@ impl Process {
 
     /// When the policy sets a timeout: starts a host thread that, once it
     /// expires, calls [`Process::kill`] and `interrupt` (the adapter's way
-    /// to make a computing guest reach a safe point, where it ends).
+    /// to make a computing guest reach a safe point, where it ends). The
+    /// thread blocks the guest's signals (the runner's thread that calls
+    /// this may not), so the kernel gives them to a guest thread.
     pub fn arm_timeout(self: &Arc<Self>, interrupt: fn()) {
         let Some(t) = self.policy().and_then(|p| p.timeout) else {
             return;
         };
         let proc = self.clone();
-        let _ = std::thread::Builder::new()
-            .name("wali-timeout".into())
-            .spawn(move || {
-                std::thread::sleep(t);
-                proc.kill();
-                interrupt();
-            });
+        let _ = crate::sys::signal::without_guest_signals(|| {
+            std::thread::Builder::new()
+                .name("wali-timeout".into())
+                .spawn(move || {
+                    std::thread::sleep(t);
+                    proc.kill();
+                    interrupt();
+                })
+        });
     }
 
     /// Whether [`Process::kill`] was called.
@@ -609,5 +613,53 @@ impl Process {
 
     pub(crate) fn program(&self) -> Option<&Path> {
         self.program.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signal mask of this process's thread named `name`, once it exists.
+    fn blocked_on(name: &str) -> u64 {
+        for _ in 0..500 {
+            for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+                let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                if comm.trim() != name {
+                    continue;
+                }
+                let status = std::fs::read_to_string(e.path().join("status")).unwrap();
+                let l = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+                return u64::from_str_radix(l["SigBlk:".len()..].trim(), 16).unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no thread named {name}");
+    }
+
+    #[test]
+    fn the_policy_timeout_thread_blocks_the_guests_signals() {
+        let mut policy = crate::Policy::default();
+        policy.timeout = Some(std::time::Duration::from_secs(3600));
+        let ctx = WaliCtx::builder().policy(policy).build().unwrap();
+        // armed from a thread that blocks nothing, as a guest's may
+        std::thread::spawn(move || {
+            // SAFETY: sets the calling thread's mask from an empty set.
+            unsafe {
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            }
+            ctx.process().arm_timeout(|| {});
+        })
+        .join()
+        .unwrap();
+        let m = blocked_on("wali-timeout");
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGALRM] {
+            assert!(
+                m & (1 << (sig - 1)) != 0,
+                "signal {sig} not blocked: {m:#x}"
+            );
+        }
     }
 }
