@@ -203,10 +203,9 @@ end
 io.write(check + ItemCheck(long), "\n")
 "#;
 
-/// The optimizing tiers this wali-run has, with the flags that select them
-/// (wasmer's LLVM compiler with the feature `llvm`), for rows beside the
-/// default engine's.
-/// The engines besides the default one, with the flags that pick them.
+/// The engines besides the default one, with the flags that pick them:
+/// wasmer, and wasmer's LLVM compiler (the optimizing tier) when the bench
+/// is built with the feature `llvm`.
 const OTHER_ENGINES: &[(&str, &[&str])] = &[
     ("wasmer", &["--engine", "wasmer"]),
     #[cfg(feature = "llvm")]
