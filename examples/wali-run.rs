@@ -99,7 +99,8 @@ struct Cli {
     #[arg(long = "no-cache")]
     no_cache: bool,
     /// Run the module as it is, without the load-time transforms
-    /// (setjmp/longjmp, function-pointer casts, exit when main returns).
+    /// (setjmp/longjmp, function-pointer casts, exit when main returns,
+    /// C stack frames kept in locals).
     #[arg(long = "no-transforms")]
     no_transforms: bool,
     /// The WALI module to run, then the guest's arguments.

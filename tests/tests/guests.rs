@@ -84,6 +84,33 @@ fn setjmp_longjmp_jump() {
     assert_ok(run_guest("sjlj", &["o2"]));
 }
 
+/// `o0.wasm` and `sjlj_o0.wasm` are built at `-O0`, as the WALI toolchain
+/// builds its applications: the frame-promotion transform keeps most of
+/// their functions' C locals in wasm locals (the setjmp-calling ones of
+/// `sjlj_o0` too, whose volatile locals must survive a longjmp), and every
+/// check of both still passes.
+#[test]
+fn unoptimized_code_runs_with_its_frames_in_locals() {
+    assert_ok(run_guest("o0", &[]));
+    assert_ok(run_guest("sjlj_o0", &["all"]));
+    for (name, at_least) in [("o0", 15), ("sjlj_o0", 10)] {
+        let wasm = std::fs::read(guest(name)).unwrap();
+        let out = wali_core::transform::transform(&wasm, &Default::default()).unwrap();
+        let note = out
+            .applied
+            .iter()
+            .find(|a| a.starts_with("frames: "))
+            .unwrap_or_else(|| panic!("{name}: no frame promotion: {:?}", out.applied));
+        let funcs: usize = note
+            .split(" of ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert!(funcs >= at_least, "{name}: {note}");
+    }
+}
+
 #[test]
 fn longjmp_to_a_returned_frame_is_reported() {
     match run_guest("sjlj", &["stale"]) {
@@ -228,6 +255,7 @@ wali_tests::also_on_wasmer!(
     identity_system_time_futex_signals,
     demo_guest_runs,
     setjmp_longjmp_jump,
+    unoptimized_code_runs_with_its_frames_in_locals,
     longjmp_to_a_returned_frame_is_reported,
     files_and_directories,
     sockets,

@@ -627,3 +627,114 @@ fn legacy_exception_handling_runs_on_both_engines() {
         assert_eq!(o, Ok(Outcome::Exited(42)), "{engine:?}");
     }
 }
+
+/// Functions in the shape `-O0` code has: every C local in a frame at
+/// `__stack_pointer - 16`. `$sq` keeps its frame to itself (its slots become
+/// locals); `$esc` passes the address of its local to `$set7`, which writes
+/// it (the frame stays in memory, or the 7 is lost); `$lo` reads the low
+/// byte of an int it stored (that slot stays in memory, or the byte is
+/// wrong); `$loop` sums 1..=10 in frame slots through a loop and blocks.
+/// Exit status: 81 + 7 + 0x34 + 55 = 195.
+pub const O0_FRAMES: &str = r#"(module
+  (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
+  (global $__stack_pointer (mut i32) (i32.const 65536))
+  (memory (export "memory") 2 2 shared)
+  (func $sq (param i32) (result i32) (local i32)
+    global.get $__stack_pointer
+    i32.const 16
+    i32.sub
+    local.set 1
+    local.get 1
+    local.get 0
+    i32.store offset=12
+    local.get 1
+    local.get 1
+    i32.load offset=12
+    local.get 1
+    i32.load offset=12
+    i32.mul
+    i32.store offset=8
+    local.get 1
+    i32.load offset=8)
+  (func $set7 (param i32) local.get 0 i32.const 7 i32.store)
+  (func $esc (result i32) (local i32)
+    global.get $__stack_pointer
+    i32.const 16
+    i32.sub
+    local.tee 0
+    global.set $__stack_pointer
+    local.get 0
+    i32.const 0
+    i32.store offset=12
+    local.get 0
+    i32.const 12
+    i32.add
+    call $set7
+    local.get 0
+    i32.load offset=12
+    local.get 0
+    i32.const 16
+    i32.add
+    global.set $__stack_pointer)
+  (func $lo (param i32) (result i32) (local i32)
+    global.get $__stack_pointer
+    i32.const 16
+    i32.sub
+    local.set 1
+    local.get 1
+    local.get 0
+    i32.store offset=12
+    local.get 1
+    i32.load8_u offset=12)
+  (func $loop (result i32) (local i32)
+    global.get $__stack_pointer
+    i32.const 16
+    i32.sub
+    local.set 0
+    local.get 0
+    i32.const 0
+    i32.store offset=8
+    local.get 0
+    i32.const 1
+    i32.store offset=12
+    block
+      loop
+        local.get 0
+        i32.load offset=12
+        i32.const 10
+        i32.gt_s
+        br_if 1
+        local.get 0
+        local.get 0
+        i32.load offset=8
+        local.get 0
+        i32.load offset=12
+        i32.add
+        i32.store offset=8
+        local.get 0
+        local.get 0
+        i32.load offset=12
+        i32.const 1
+        i32.add
+        i32.store offset=12
+        br 0
+      end
+    end
+    local.get 0
+    i32.load offset=8)
+  (func (export "_start")
+    (drop (call $exit
+      (i32.add
+        (i32.add (call $sq (i32.const 9)) (call $esc))
+        (i32.add (call $lo (i32.const 0x1234)) (call $loop)))))))"#;
+
+#[test]
+fn promoted_frame_slots_keep_c_semantics_on_both_engines() {
+    for &engine in wali_tests::ENGINES {
+        assert_eq!(
+            wali_tests::run_wat_on(engine, O0_FRAMES, ctx()).unwrap(),
+            Outcome::Exited(195),
+            "{engine:?}"
+        );
+    }
+}

@@ -103,6 +103,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         fuel: false,
         spawn: false,
         stack: false,
+        frames: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -703,4 +704,83 @@ fn a_function_the_setjmp_rewrite_replaces_keeps_its_stack_check() {
     let f = f.split("(func").next().unwrap();
     // the prologue's lowering is checked, the epilogue's restore is not
     assert_eq!(f.matches("i32.lt_u").count(), 1, "{f}");
+}
+
+/// The body text of function `$name` in the printed module.
+fn func_text<'t>(text: &'t str, name: &str) -> &'t str {
+    let at = text.find(&format!("(func ${name} ")).expect(name);
+    let end = text[at + 1..]
+        .find("(func ")
+        .map_or(text.len(), |e| at + 1 + e);
+    &text[at..end]
+}
+
+#[test]
+fn frame_slots_become_locals_only_where_the_frame_stays_private() {
+    let opts = Options {
+        frames: true,
+        ..Options::NONE
+    };
+    // Frames as `-O0` code makes them (fp = __stack_pointer - 16).
+    let m = wat::parse_str(
+        r#"(module
+          (global $__stack_pointer (mut i32) (i32.const 65536))
+          (memory (export "memory") 2 2 shared)
+          (func $set7 (param i32) local.get 0 i32.const 7 i32.store)
+          ;; fp kept in one local: slots 12 and 8 promoted
+          (func $direct (param i32) (result i32) (local i32)
+            global.get $__stack_pointer i32.const 16 i32.sub local.set 1
+            local.get 1 local.get 0 i32.store offset=12
+            local.get 1 local.get 1 i32.load offset=12 i32.store offset=8
+            local.get 1 i32.load offset=8)
+          ;; every value through a local of its own: slot 12 promoted
+          (func $copies (param i32) (result i32) (local i32 i32 i32 i32 i32)
+            global.get $__stack_pointer local.set 1
+            i32.const 16 local.set 2
+            local.get 1 local.get 2 i32.sub local.set 3
+            local.get 3 global.set $__stack_pointer
+            local.get 3 local.get 0 i32.store offset=12
+            i32.const 16 local.set 4
+            local.get 3 local.get 4 i32.add local.set 5
+            local.get 5 global.set $__stack_pointer
+            local.get 3 i32.load offset=12)
+          ;; the address of a slot leaves: nothing promoted
+          (func $escapes (result i32) (local i32)
+            global.get $__stack_pointer i32.const 16 i32.sub local.tee 0
+            global.set $__stack_pointer
+            local.get 0 i32.const 12 i32.add call $set7
+            local.get 0 i32.load offset=12)
+          ;; one slot read with two widths: it stays in memory
+          (func $widths (param i32) (result i32) (local i32)
+            global.get $__stack_pointer i32.const 16 i32.sub local.set 1
+            local.get 1 local.get 0 i32.store offset=12
+            local.get 1 i32.load8_u offset=12)
+          ;; __stack_pointer read again once the frame exists: left alone
+          (func $rereads (result i32) (local i32)
+            global.get $__stack_pointer i32.const 16 i32.sub local.set 0
+            local.get 0 i32.const 1 i32.store offset=12
+            global.get $__stack_pointer i32.load offset=12)
+          (func (export "_start")))"#,
+    )
+    .unwrap();
+    let out = transform(&m, &opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a == "frames: 3 C stack slots of 2 functions kept in locals"),
+        "{:?}",
+        out.applied
+    );
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    for promoted in ["direct", "copies"] {
+        let f = func_text(&text, promoted);
+        assert!(!f.contains("i32.load") && !f.contains("i32.store"), "{f}");
+    }
+    for kept in ["escapes", "widths", "rereads"] {
+        assert!(func_text(&text, kept).contains("offset=12"), "{text}");
+    }
+    // off: left as it is
+    assert!(transform(&m, &Options::NONE).unwrap().wasm.is_none());
 }

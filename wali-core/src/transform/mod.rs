@@ -23,9 +23,16 @@
 //!   which the engines no longer take; those functions are rewritten into
 //!   the standard encoding (`try_table`, `exnref`, `throw_ref`) first, so
 //!   the other transforms see standard code.
+//!
+//! One more is about speed, not behaviour:
+//!
+//! * **frame promotion** (`frames`): code built without optimization keeps
+//!   every C local in a stack frame in linear memory; the slots of a frame
+//!   whose address never leaves its function become wasm locals.
 
 mod casts;
 mod clone;
+mod frames;
 mod legacy_eh;
 pub mod memimport;
 mod module;
@@ -38,7 +45,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 16;
+pub const VERSION: u32 = 17;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +68,10 @@ pub struct Options {
     /// The C stack pointer exported and every frame checked against the
     /// C stack the host maps.
     pub stack: bool,
+    /// The C stack frame slots whose address never leaves their function
+    /// kept in wasm locals: code built without optimization
+    /// keeps every C local in linear memory.
+    pub frames: bool,
 }
 
 impl Options {
@@ -74,6 +85,7 @@ impl Options {
         fuel: false,
         spawn: false,
         stack: false,
+        frames: false,
     };
 }
 
@@ -88,6 +100,7 @@ impl Default for Options {
             fuel: false,
             spawn: true,
             stack: true,
+            frames: true,
         }
     }
 }
@@ -211,6 +224,21 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
         Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
         None => (wasm, info),
     };
+    // Frame promotion before the others, which then see (and may re-emit)
+    // bodies with the promoted slots as locals.
+    let mut promoted = None;
+    if opts.frames {
+        if let Some((bytes, funcs, slots)) = frames::promote(wasm, &info)? {
+            out.applied.push(format!(
+                "frames: {slots} C stack slots of {funcs} functions kept in locals"
+            ));
+            promoted = Some(bytes);
+        }
+    }
+    let (wasm, info) = match &promoted {
+        Some(bytes) => (&bytes[..], ModuleInfo::parse(bytes)?),
+        None => (wasm, info),
+    };
     // New imports next, in one pass: they renumber the defined functions.
     let new_imports: Vec<_> = [
         opts.spawn.then(|| clone::import(&info, &mut out)).flatten(),
@@ -267,7 +295,10 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
     if plan.is_empty() {
-        out.wasm = with_imports.clone().or_else(|| translated.clone());
+        out.wasm = with_imports
+            .clone()
+            .or_else(|| promoted.clone())
+            .or_else(|| translated.clone());
         return Ok(out);
     }
     out.wasm = Some(module::rebuild(wasm, &info, &plan)?);

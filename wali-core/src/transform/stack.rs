@@ -20,7 +20,7 @@ use super::{exports, Outcome};
 
 /// The `__stack_pointer` global, when the name section names it and it
 /// is a defined mutable i32.
-fn stack_pointer(info: &ModuleInfo) -> Option<u32> {
+pub(super) fn stack_pointer(info: &ModuleInfo) -> Option<u32> {
     let (g, _) = info
         .global_names
         .iter()
