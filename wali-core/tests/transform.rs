@@ -760,6 +760,13 @@ fn frame_slots_become_locals_only_where_the_frame_stays_private() {
             global.get $__stack_pointer i32.const 16 i32.sub local.set 0
             local.get 0 i32.const 1 i32.store offset=12
             global.get $__stack_pointer i32.load offset=12)
+          ;; the stack pointer read before the frame reaches it (sp - 4 is
+          ;; fp + 12): left alone
+          (func $above (result i32) (local i32 i32)
+            global.get $__stack_pointer local.tee 0
+            i32.const 16 i32.sub local.set 1
+            local.get 1 i32.const 1 i32.store offset=12
+            local.get 0 i32.const -4 i32.add i32.load)
           (func (export "_start")))"#,
     )
     .unwrap();
@@ -778,7 +785,7 @@ fn frame_slots_become_locals_only_where_the_frame_stays_private() {
         let f = func_text(&text, promoted);
         assert!(!f.contains("i32.load") && !f.contains("i32.store"), "{f}");
     }
-    for kept in ["escapes", "widths", "rereads"] {
+    for kept in ["escapes", "widths", "rereads", "above"] {
         assert!(func_text(&text, kept).contains("offset=12"), "{text}");
     }
     // off: left as it is

@@ -16,8 +16,9 @@
 //! flows anywhere else (a call argument, a stored value, a local stored
 //! more than once or inside a block, an arithmetic other than
 //! `+ constant`, a branch or block value), when `fp` is assigned twice,
-//! when `__stack_pointer` is read again once the frame exists, or when a
-//! block type has parameters. A slot that is also accessed with another
+//! when `__stack_pointer` is read again once the frame exists (or its value
+//! from before the frame is used for anything but making the frame), or
+//! when a block type has parameters. A slot that is also accessed with another
 //! width, through a copy of `fp`, or overlapping another access stays in
 //! memory. A promoted slot starts at 0 instead of the frame's old bytes
 //! (reading a C local before writing it is undefined). The stack pointer
@@ -105,8 +106,11 @@ enum Val {
 }
 
 impl Val {
+    /// A frame address, or a value the frame's addresses are computed
+    /// from (`__stack_pointer` before the frame, the frame-to-be): where
+    /// such a value goes must be followed.
     fn is_fp(&self) -> bool {
-        matches!(self, Val::Fp { .. })
+        matches!(self, Val::Fp { .. } | Val::Sp | Val::Frame(_))
     }
     /// The value as a `local.get` of a local holding it gives it.
     fn read_back(&self) -> Val {
@@ -214,7 +218,11 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Anal
             if !load && pop(&mut stack, &frames).is_fp() {
                 return None; // the frame's address is stored
             }
-            if let Val::Fp { k, made_by } = pop(&mut stack, &frames) {
+            let addr = pop(&mut stack, &frames);
+            if matches!(addr, Val::Sp | Val::Frame(_)) {
+                return None;
+            }
+            if let Val::Fp { k, made_by } = addr {
                 let size = fp?.1;
                 let off = k.checked_add(i64::try_from(m.offset).ok()?)?;
                 if m.memory != 0 || off < 0 || off + width > size {
@@ -240,7 +248,13 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Anal
                     k: 0,
                     made_by: vec![i],
                 },
-                _ => copies.get(local_index).cloned().unwrap_or(Val::Other),
+                _ => match copies.get(local_index) {
+                    // Once the frame exists, the stack pointer read
+                    // before it is an address above the frame.
+                    Some(Val::Sp) if fp.is_some() => return None,
+                    Some(v) => v.clone(),
+                    None => Val::Other,
+                },
             }),
             O::LocalSet { local_index } | O::LocalTee { local_index } => {
                 let l = *local_index;
@@ -257,8 +271,9 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Anal
                             made_by: Vec::new(),
                         }
                     }
-                    Val::Fp { .. } if !top => return None,
-                    Val::Frame(_) | Val::Other => Val::Other,
+                    Val::Fp { .. } | Val::Sp | Val::Frame(_) if !top => return None,
+                    Val::Frame(_) => return None,
+                    Val::Other => Val::Other,
                     v => {
                         let v = v.read_back();
                         if top {
