@@ -635,7 +635,7 @@ fn legacy_exception_handling_runs_on_both_engines() {
 /// byte of an int it stored (that slot stays in memory, or the byte is
 /// wrong); `$loop` sums 1..=10 in frame slots through a loop and blocks.
 /// Exit status: 81 + 7 + 0x34 + 55 = 195.
-pub const O0_FRAMES: &str = r#"(module
+const O0_FRAMES: &str = r#"(module
   (import "wali" "SYS_exit_group" (func $exit (param i32) (result i64)))
   (global $__stack_pointer (mut i32) (i32.const 65536))
   (memory (export "memory") 2 2 shared)

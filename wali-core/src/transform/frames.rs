@@ -25,14 +25,14 @@
 //! is found by its name (`__stack_pointer`), as the stack transform finds
 //! it; a module without the name section is left alone.
 
-use super::module::{ModuleInfo, Plan};
+use super::module::{encoded_locals, with_all_features, ModuleInfo, Plan};
 use super::Error;
 use std::collections::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{Function, Instruction};
 use wasmparser::{
-    BinaryReader, BlockType, CompositeInnerType, CompositeType, ContType, FrameKind, FuncType,
-    FunctionBody, ModuleArity, Operator, RefType, SubType, ValType, WasmFeatures,
+    BlockType, CompositeInnerType, CompositeType, ContType, FrameKind, FuncType, FunctionBody,
+    ModuleArity, Operator, RefType, SubType, ValType,
 };
 
 /// Rewrites the functions that have promotable slots; returns the new
@@ -46,11 +46,7 @@ pub fn promote(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize,
     let mut plan = Plan::default();
     let mut slots = 0;
     for (i, body) in info.bodies.iter().enumerate() {
-        let body = FunctionBody::new(BinaryReader::new_features(
-            body.as_bytes(),
-            body.range().start,
-            WasmFeatures::all(),
-        ));
+        let body = with_all_features(body);
         let mut r = body.get_operators_reader()?;
         // A frame's prologue reads `__stack_pointer` first.
         let first = r.read()?;
@@ -63,15 +59,15 @@ pub fn promote(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize,
         }
         let func = info.num_func_imports + i as u32;
         let params = info.sig_of_func(func).map_or(0, |s| s.params.len() as u32);
-        let Some(a) = analyze(&ops, sp, params, &arity) else {
+        let Some(accesses) = analyze(&ops, sp, params, &arity) else {
             continue;
         };
-        let promoted = promotable(&a.accesses);
+        let promoted = promotable(&accesses);
         if promoted.is_empty() {
             continue;
         }
         slots += promoted.len();
-        let f = emit(info, func, &body, &ops, &a.accesses, &promoted)
+        let f = emit(info, func, &body, &ops, &accesses, &promoted)
             .map_err(|why| Error(format!("frame promotion in function {func}: {why}")))?;
         plan.bodies.insert(func, f);
     }
@@ -140,10 +136,6 @@ struct Access {
     made_by: Vec<usize>,
 }
 
-struct Analysis {
-    accesses: Vec<Access>,
-}
-
 fn full(op: &Operator) -> Option<(ValType, i64, bool, wasmparser::MemArg)> {
     use Operator as O;
     Some(match op {
@@ -185,7 +177,7 @@ fn narrow(op: &Operator) -> Option<(i64, bool, wasmparser::MemArg)> {
 /// the same value at every later `local.get` (program order), so it
 /// stands for its value there. Only the frame pointer's own `local.get`s
 /// can be removed; an access through a copy pins its slot.
-fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Analysis> {
+fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<Access>> {
     use Operator as O;
     let mut stores: HashMap<u32, u32> = (0..params).map(|p| (p, 1)).collect();
     for op in ops {
@@ -404,7 +396,7 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Anal
         }
     }
     fp?;
-    Some(Analysis { accesses })
+    Some(accesses)
 }
 
 /// The slots (offset -> type) every access of which is a full-width access
@@ -446,14 +438,7 @@ fn emit(
     accesses: &[Access],
     promoted: &HashMap<i64, ValType>,
 ) -> Result<Function, String> {
-    let mut next = info.sig_of_func(func).map_or(0, |s| s.params.len() as u32);
-    let mut locals = Vec::new();
-    for l in body.get_locals_reader().map_err(|e| e.to_string())? {
-        let (n, t) = l.map_err(|e| e.to_string())?;
-        next = next.checked_add(n).ok_or("too many locals")?;
-        let t = RoundtripReencoder.val_type(t).map_err(|e| e.to_string())?;
-        locals.push((n, t));
-    }
+    let (mut locals, mut next) = encoded_locals(info, func, body)?;
     let mut offs: Vec<(&i64, &ValType)> = promoted.iter().collect();
     offs.sort();
     let mut local_of = HashMap::new();

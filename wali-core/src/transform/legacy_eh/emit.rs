@@ -2,7 +2,7 @@
 //! standard encoding (the scheme is in the parent module).
 
 use super::{scan, Scan, Target};
-use crate::transform::module::{enc_val, ModuleInfo, Plan, Sig};
+use crate::transform::module::{enc_val, encoded_locals, ModuleInfo, Plan, Sig};
 use std::collections::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType, Catch, Function, Instruction as I};
@@ -54,14 +54,7 @@ pub(super) fn function(
     ops: &[Operator],
 ) -> Result<Function, String> {
     let scan = scan(ops)?;
-    let mut next = info.sig_of_func(func).map_or(0, |s| s.params.len() as u32);
-    let mut locals = Vec::new();
-    for l in body.get_locals_reader().map_err(|e| e.to_string())? {
-        let (n, t) = l.map_err(|e| e.to_string())?;
-        next = next.checked_add(n).ok_or("too many locals")?;
-        let t = RoundtripReencoder.val_type(t).map_err(|e| e.to_string())?;
-        locals.push((n, t));
-    }
+    let (mut locals, mut next) = encoded_locals(info, func, body)?;
     let mut exn = HashMap::new();
     let mut levels: Vec<u32> = scan
         .constructs

@@ -33,21 +33,17 @@
 
 mod emit;
 
-use super::module::{ModuleInfo, Plan};
+use super::module::{with_all_features, ModuleInfo, Plan};
 use super::Error;
 use std::collections::HashMap;
-use wasmparser::{BinaryReader, FunctionBody, Operator, WasmFeatures};
+use wasmparser::Operator;
 
 /// Rewrites every function using legacy exception handling; returns the
 /// new module and how many functions changed, or `None` when none uses it.
 pub fn translate(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize)>, Error> {
     let mut plan = Plan::default();
     for (i, body) in info.bodies.iter().enumerate() {
-        let body = FunctionBody::new(BinaryReader::new_features(
-            body.as_bytes(),
-            body.range().start,
-            WasmFeatures::all(),
-        ));
+        let body = with_all_features(body);
         let mut r = body.get_operators_reader()?;
         let mut ops = Vec::new();
         let mut legacy = false;

@@ -188,3 +188,31 @@ pub(super) fn remap_body(
     }
     Ok(f)
 }
+
+/// `body` read again with every wasm feature on (the passes that rewrite
+/// bodies read the proposals' operators too).
+pub fn with_all_features<'a>(body: &FunctionBody<'a>) -> FunctionBody<'a> {
+    FunctionBody::new(wasmparser::BinaryReader::new_features(
+        body.as_bytes(),
+        body.range().start,
+        wasmparser::WasmFeatures::all(),
+    ))
+}
+
+/// The declared locals of function `func` (its `body`) as the encoder
+/// takes them, and the index the next new local gets.
+pub fn encoded_locals(
+    info: &super::ModuleInfo,
+    func: u32,
+    body: &FunctionBody,
+) -> Result<(Vec<(u32, wasm_encoder::ValType)>, u32), String> {
+    let mut next = info.sig_of_func(func).map_or(0, |s| s.params.len() as u32);
+    let mut locals = Vec::new();
+    for l in body.get_locals_reader().map_err(|e| e.to_string())? {
+        let (n, t) = l.map_err(|e| e.to_string())?;
+        next = next.checked_add(n).ok_or("too many locals")?;
+        let t = RoundtripReencoder.val_type(t).map_err(|e| e.to_string())?;
+        locals.push((n, t));
+    }
+    Ok((locals, next))
+}

@@ -10,7 +10,7 @@ mod imports;
 mod plan;
 mod rebuild;
 
-pub use body::enc_val;
+pub use body::{enc_val, encoded_locals, with_all_features};
 pub use imports::add_func_imports;
 pub use plan::{Plan, Poll, StackCheck};
 pub use rebuild::rebuild;
