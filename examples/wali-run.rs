@@ -111,6 +111,40 @@ struct Cli {
     args: Vec<OsString>,
 }
 
+impl Cli {
+    /// What clap gives for `wali-run MODULE ARGS...` (no option).
+    fn plain(module: PathBuf, args: Vec<OsString>) -> Cli {
+        Cli {
+            verbose: 0,
+            env_file: None,
+            env: Vec::new(),
+            clear_env: false,
+            argv0: None,
+            cwd: None,
+            stack_size: None,
+            max_threads: None,
+            deny_syscall: Vec::new(),
+            allow_syscall: Vec::new(),
+            dir: Vec::new(),
+            deny_net: false,
+            allow_net: Vec::new(),
+            deny_native_exec: false,
+            max_memory: None,
+            max_fds: None,
+            fuel: None,
+            timeout: None,
+            register_binfmt: false,
+            unregister_binfmt: false,
+            engine: "wasmtime".into(),
+            trace: false,
+            no_cache: false,
+            no_transforms: false,
+            module: Some(module),
+            args,
+        }
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("wali-run: {msg}");
     1
@@ -221,6 +255,12 @@ fn module_index(argv: &[OsString]) -> Option<usize> {
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let cli = match module_index(&argv) {
+        // `wali-run prog.wasm args...`, as binfmt_misc runs a module:
+        // nothing for clap to parse (building its command costs more than
+        // a tenth of a millisecond).
+        Some(1) if !argv[1].as_encoded_bytes().starts_with(b"-") => {
+            Cli::plain(argv[1].clone().into(), argv[2..].to_vec())
+        }
         Some(m) => {
             let mut head: Vec<OsString> =
                 argv[..m].iter().filter(|a| *a != "--").cloned().collect();
@@ -486,4 +526,23 @@ fn run_wasmer(path: &std::path::Path, ctx: wali::WaliCtx, cli: &Cli) -> i32 {
     std::mem::forget(module);
     std::mem::forget(runner);
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path for `wali-run MODULE ARGS...` gives what clap gives.
+    #[test]
+    fn plain_matches_clap() {
+        for args in [vec![], vec!["-c", "true"], vec!["--", "-v", "x y"]] {
+            let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+            let mut argv: Vec<OsString> = vec!["wali-run".into(), "--".into(), "prog.wasm".into()];
+            argv.extend(args.iter().cloned());
+            let mut parsed = Cli::parse_from(&argv[..3]);
+            parsed.args = args.clone();
+            let plain = Cli::plain("prog.wasm".into(), args);
+            assert_eq!(format!("{plain:?}"), format!("{parsed:?}"));
+        }
+    }
 }

@@ -84,6 +84,52 @@ fn older_exit_type_and_unknown_imports_link() {
     assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
 }
 
+/// `wali::link_imports` binds exactly the module's `wali` imports, odd ones
+/// included, on a linker without shadowing (where `add_to_linker` followed
+/// by `link_module` refuses a retyped table syscall).
+#[test]
+fn link_imports_defines_only_what_the_module_imports() {
+    let wat = module(
+        &format!(
+            r#"(import "wali" "SYS_getpid" (func $g (result i32)))
+               (import "wali" "SYS_frobnicate" (func $f (param i32) (result i64)))
+               {EXIT_GROUP}"#
+        ),
+        // exit(38 when SYS_frobnicate gave -ENOSYS and getpid a pid, else 0)
+        "(drop (call $exit_group (select (i32.wrap_i64 (i64.sub (i64.const 0) (call $f (i32.const 1)))) (i32.const 0) (i32.gt_s (call $g) (i32.const 0)))))",
+    );
+    let engine = wasmtime::Engine::new(&wali::config()).unwrap();
+    let module = wasmtime::Module::new(&engine, wat::parse_str(&wat).unwrap()).unwrap();
+    fn get(c: &mut WaliCtx) -> &mut WaliCtx {
+        c
+    }
+    let mut linker = wasmtime::Linker::new(&engine);
+    wali::link_imports(&mut linker, &module, get).unwrap();
+    let mut store = wali::new_store(&engine, ctx(), get);
+    let mut names: Vec<String> = linker
+        .iter(&mut store)
+        .map(|(m, n, _)| format!("{m}.{n}"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "wali.SYS_exit_group",
+            "wali.SYS_frobnicate",
+            "wali.SYS_getpid"
+        ]
+    );
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        wali::run_instance(&mut store, &instance, get).unwrap(),
+        Outcome::Exited(38)
+    );
+    // the two-call way needs shadowing for the retyped getpid
+    let mut both = wasmtime::Linker::<WaliCtx>::new(&engine);
+    wali::add_to_linker(&mut both, get).unwrap();
+    assert!(wali::link_module(&mut both, &module, get).is_err());
+}
+
 /// `write(-1, ptr, len)` returns -errno as the exit status: EFAULT when
 /// the buffer is bad, else EBADF from the kernel.
 fn write_status(ptr: i64, len: i64) -> Outcome {

@@ -99,8 +99,9 @@ fn safe_point(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError> {
 
 macro_rules! link_syscalls {
     ($( ($name:ident, $nr:literal, $origin:ident, [$($p:ident : $t:ident),*], $c:literal) ),* $(,)?) => {
-        fn link_syscalls(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports) {
+        fn link_syscalls(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports, want: &dyn Fn(&str) -> bool) {
             $(
+                if want(concat!("SYS_", stringify!($name))) {
                 imports.define(MODULE, concat!("SYS_", stringify!($name)), Function::new_typed_with_env(
                     store, env,
                     |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<i64, RuntimeError> {
@@ -112,6 +113,7 @@ macro_rules! link_syscalls {
                         ))
                     },
                 ));
+                }
             )*
         }
     };
@@ -120,14 +122,16 @@ wali_spec::for_each_syscall!(link_syscalls);
 
 macro_rules! link_aux {
     ($( ($name:ident, [$($p:ident : $t:ident),*], $r:tt) ),* $(,)?) => {
-        fn link_aux(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports) {
+        fn link_aux(store: &mut Store, env: &FunctionEnv<State>, imports: &mut Imports, want: &dyn Fn(&str) -> bool) {
             $(
+                if want(stringify!($name)) {
                 imports.define(MODULE, stringify!($name), Function::new_typed_with_env(
                     store, env,
                     |fe: FunctionEnvMut<State>, $($p: $t),*| -> Result<wali_spec::aux_ret!($r), RuntimeError> {
                         call(fe, |cx| wali_core::aux::$name(cx, $($p),*))
                     },
                 ));
+                }
             )*
         }
     };
@@ -166,59 +170,75 @@ pub fn imports(
 ) -> Result<Imports, String> {
     use wali_core::transform::imports as t;
     let mut imports = Imports::new();
-    link_syscalls(store, env, &mut imports);
-    link_aux(store, env, &mut imports);
-    imports.define(
-        MODULE,
-        t::SIGSAVE,
-        Function::new_typed_with_env(
-            store,
-            env,
-            |fe: FunctionEnvMut<State>, e: i32, s: i32| -> Result<i32, RuntimeError> {
-                call(fe, |cx| wali_core::aux::sjlj_sigsave(cx, e, s))
-            },
-        ),
-    );
-    imports.define(
-        MODULE,
-        t::CLONE,
-        Function::new_typed_with_env(
-            store,
-            env,
-            |mut fe: FunctionEnvMut<State>,
-             func: i32,
-             stack: i32,
-             flags: i32,
-             arg: i32,
-             va: i32|
-             -> Result<i32, RuntimeError> {
-                let r = crate::signals::clone_call(&mut fe, [func, stack, flags, arg, va])?;
-                after(&mut fe, r)
-            },
-        ),
-    );
-    imports.define(
-        MODULE,
-        t::STACK_OVERFLOW,
-        Function::new_typed_with_env(
-            store,
-            env,
-            |fe: FunctionEnvMut<State>| -> Result<(), RuntimeError> {
-                call(fe, wali_core::aux::stack_overflow)
-            },
-        ),
-    );
-    imports.define(
-        MODULE,
-        t::LONGJMP_PREPARE,
-        Function::new_typed_with_env(
-            store,
-            env,
-            |fe: FunctionEnvMut<State>, e: i32, v: i32| -> Result<(), RuntimeError> {
-                call(fe, |cx| wali_core::aux::sjlj_longjmp(cx, e, v))
-            },
-        ),
-    );
+    // Only the names the module imports: the whole table would be a few
+    // hundred host functions made at every start.
+    let wanted: std::collections::HashSet<String> = module
+        .imports()
+        .filter(|i| i.module() == MODULE)
+        .map(|i| i.name().to_string())
+        .collect();
+    let want = |name: &str| wanted.contains(name);
+    link_syscalls(store, env, &mut imports, &want);
+    link_aux(store, env, &mut imports, &want);
+    if want(t::SIGSAVE) {
+        imports.define(
+            MODULE,
+            t::SIGSAVE,
+            Function::new_typed_with_env(
+                store,
+                env,
+                |fe: FunctionEnvMut<State>, e: i32, s: i32| -> Result<i32, RuntimeError> {
+                    call(fe, |cx| wali_core::aux::sjlj_sigsave(cx, e, s))
+                },
+            ),
+        );
+    }
+    if want(t::CLONE) {
+        imports.define(
+            MODULE,
+            t::CLONE,
+            Function::new_typed_with_env(
+                store,
+                env,
+                |mut fe: FunctionEnvMut<State>,
+                 func: i32,
+                 stack: i32,
+                 flags: i32,
+                 arg: i32,
+                 va: i32|
+                 -> Result<i32, RuntimeError> {
+                    let r = crate::signals::clone_call(&mut fe, [func, stack, flags, arg, va])?;
+                    after(&mut fe, r)
+                },
+            ),
+        );
+    }
+    if want(t::STACK_OVERFLOW) {
+        imports.define(
+            MODULE,
+            t::STACK_OVERFLOW,
+            Function::new_typed_with_env(
+                store,
+                env,
+                |fe: FunctionEnvMut<State>| -> Result<(), RuntimeError> {
+                    call(fe, wali_core::aux::stack_overflow)
+                },
+            ),
+        );
+    }
+    if want(t::LONGJMP_PREPARE) {
+        imports.define(
+            MODULE,
+            t::LONGJMP_PREPARE,
+            Function::new_typed_with_env(
+                store,
+                env,
+                |fe: FunctionEnvMut<State>, e: i32, v: i32| -> Result<(), RuntimeError> {
+                    call(fe, |cx| wali_core::aux::sjlj_longjmp(cx, e, v))
+                },
+            ),
+        );
+    }
     for imp in module.imports() {
         if imp.module() != MODULE {
             continue;

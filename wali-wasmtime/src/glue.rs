@@ -38,12 +38,13 @@ fn safe_point<T: 'static>(
 
 macro_rules! link_syscalls {
     ($( ($name:ident, $nr:literal, $origin:ident, [$($p:ident : $t:ident),*], $c:literal) ),* $(,)?) => {
-        fn link_syscalls<T, G>(linker: &mut Linker<T>, get: G) -> Result<()>
+        fn link_syscalls<T, G>(linker: &mut Linker<T>, get: G, want: &dyn Fn(&str) -> bool) -> Result<()>
         where
             T: 'static,
             G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
         {
             $(
+                if want(concat!("SYS_", stringify!($name))) {
                 linker.func_wrap(
                     MODULE,
                     concat!("SYS_", stringify!($name)),
@@ -57,6 +58,7 @@ macro_rules! link_syscalls {
                         after(&mut caller, get, r)
                     },
                 )?;
+                }
             )*
             Ok(())
         }
@@ -66,12 +68,13 @@ wali_spec::for_each_syscall!(link_syscalls);
 
 macro_rules! link_aux {
     ($( ($name:ident, [$($p:ident : $t:ident),*], $r:tt) ),* $(,)?) => {
-        fn link_aux<T, G>(linker: &mut Linker<T>, get: G) -> Result<()>
+        fn link_aux<T, G>(linker: &mut Linker<T>, get: G, want: &dyn Fn(&str) -> bool) -> Result<()>
         where
             T: 'static,
             G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
         {
             $(
+                if want(stringify!($name)) {
                 linker.func_wrap(
                     MODULE,
                     stringify!($name),
@@ -80,6 +83,7 @@ macro_rules! link_aux {
                         after(&mut caller, get, r)
                     },
                 )?;
+                }
             )*
             Ok(())
         }
@@ -99,46 +103,96 @@ where
     T: 'static,
     G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
 {
-    link_syscalls(linker, get)?;
-    link_aux(linker, get)?;
-    linker.func_wrap(
-        MODULE,
-        wali_core::transform::imports::SIGSAVE,
-        move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
-            let r = wali_core::aux::sjlj_sigsave(get(caller.data_mut()), env, savesigs);
-            after(&mut caller, get, r)
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        wali_core::transform::imports::CLONE,
-        move |mut caller: Caller<'_, T>,
-              func: i32,
-              stack: i32,
-              flags: i32,
-              arg: i32,
-              va: i32|
-              -> Result<i32> {
-            let r = crate::signals::clone_call(&mut caller, get, [func, stack, flags, arg, va])?;
-            after(&mut caller, get, r)
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        wali_core::transform::imports::STACK_OVERFLOW,
-        move |mut caller: Caller<'_, T>| -> Result<()> {
-            let r = wali_core::aux::stack_overflow(get(caller.data_mut()));
-            after(&mut caller, get, r)
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        wali_core::transform::imports::LONGJMP_PREPARE,
-        move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
-            let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);
-            after(&mut caller, get, r)
-        },
-    )?;
+    link_table(linker, get, &|_| true)
+}
+
+/// Adds exactly the `wali` imports `module` declares to `linker`: what
+/// [`add_to_linker`] followed by [`link_module`] binds them to, without
+/// defining the rest of the table. A linker made for one module (as
+/// `wali::Runner` makes at each start) costs a few hundred host function
+/// definitions less this way; the linker needs no shadowing.
+pub fn link_imports<T, G>(linker: &mut Linker<T>, module: &Module, get: G) -> Result<()>
+where
+    T: 'static,
+    G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
+{
+    let mut table = std::collections::HashSet::new();
+    for imp in module.imports() {
+        if imp.module() != MODULE {
+            continue;
+        }
+        if let ExternType::Func(ty) = imp.ty() {
+            if matches!(plan_of(imp.name(), &ty)?, Import::Table) {
+                table.insert(imp.name());
+            }
+        }
+    }
+    link_table(linker, get, &|name| table.contains(name))?;
+    link_module(linker, module, get)
+}
+
+/// How `plan` binds an import of type `ty`.
+fn plan_of(name: &str, ty: &wasmtime::FuncType) -> Result<Import> {
+    let params: Vec<Option<V>> = ty.params().map(|t| val_type(&t)).collect();
+    let results: Vec<Option<V>> = ty.results().map(|t| val_type(&t)).collect();
+    plan(name, &params, &results).map_err(wasmtime::Error::msg)
+}
+
+/// Defines the table's typed glue for the names `want` takes.
+fn link_table<T, G>(linker: &mut Linker<T>, get: G, want: &dyn Fn(&str) -> bool) -> Result<()>
+where
+    T: 'static,
+    G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
+{
+    link_syscalls(linker, get, want)?;
+    link_aux(linker, get, want)?;
+    if want(wali_core::transform::imports::SIGSAVE) {
+        linker.func_wrap(
+            MODULE,
+            wali_core::transform::imports::SIGSAVE,
+            move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
+                let r = wali_core::aux::sjlj_sigsave(get(caller.data_mut()), env, savesigs);
+                after(&mut caller, get, r)
+            },
+        )?;
+    }
+    if want(wali_core::transform::imports::CLONE) {
+        linker.func_wrap(
+            MODULE,
+            wali_core::transform::imports::CLONE,
+            move |mut caller: Caller<'_, T>,
+                  func: i32,
+                  stack: i32,
+                  flags: i32,
+                  arg: i32,
+                  va: i32|
+                  -> Result<i32> {
+                let r =
+                    crate::signals::clone_call(&mut caller, get, [func, stack, flags, arg, va])?;
+                after(&mut caller, get, r)
+            },
+        )?;
+    }
+    if want(wali_core::transform::imports::STACK_OVERFLOW) {
+        linker.func_wrap(
+            MODULE,
+            wali_core::transform::imports::STACK_OVERFLOW,
+            move |mut caller: Caller<'_, T>| -> Result<()> {
+                let r = wali_core::aux::stack_overflow(get(caller.data_mut()));
+                after(&mut caller, get, r)
+            },
+        )?;
+    }
+    if want(wali_core::transform::imports::LONGJMP_PREPARE) {
+        linker.func_wrap(
+            MODULE,
+            wali_core::transform::imports::LONGJMP_PREPARE,
+            move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
+                let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);
+                after(&mut caller, get, r)
+            },
+        )?;
+    }
     Ok(())
 }
 
@@ -197,9 +251,7 @@ where
             continue;
         };
         let name = imp.name();
-        let params: Vec<Option<V>> = ty.params().map(|t| val_type(&t)).collect();
-        let results: Vec<Option<V>> = ty.results().map(|t| val_type(&t)).collect();
-        let defined = match plan(name, &params, &results).map_err(wasmtime::Error::msg)? {
+        let defined = match plan_of(name, &ty)? {
             Import::Table => continue,
             Import::Adapted(a) => {
                 let fty = ty.clone();

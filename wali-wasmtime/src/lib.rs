@@ -30,7 +30,7 @@ mod signals;
 mod threads;
 
 pub use cache::{compile, load_module, ModuleCache};
-pub use glue::{add_to_linker, link_module};
+pub use glue::{add_to_linker, link_imports, link_module};
 pub use run::{
     attach_memory, config, new_store, run_file, run_instance, setup_store, Outcome, Runner,
 };

@@ -1,7 +1,7 @@
 //! Running a WALI program: engine configuration, instantiation, `_start`,
 //! and the exit status.
 
-use crate::{add_to_linker, link_module, ModuleCache, WasmtimeMemory};
+use crate::{link_imports, ModuleCache, WasmtimeMemory};
 use std::path::Path;
 use std::sync::Arc;
 use wali_core::{Ctrl, WaliCtx};
@@ -310,11 +310,9 @@ impl Runner {
         check_wali_module(module)?;
         ctx.process().set_run_loop_thread();
         let mut linker = Linker::new(&self.engine);
-        // This linker is the runner's own: link_module may replace a table
-        // syscall the module declares with another type.
-        linker.allow_shadowing(true);
-        add_to_linker(&mut linker, get)?;
-        link_module(&mut linker, module, get)?;
+        // Only what the module imports: the whole table would be a few
+        // hundred host functions defined at every start.
+        link_imports(&mut linker, module, get)?;
         let mut store = new_store(&self.engine, RunState { wali: ctx }, get);
         crate::threads::define_memory(&mut linker, &store, module)?;
         // A thread that execs in a child it forked (no run loop there)
