@@ -283,6 +283,14 @@ fn main() -> ExitCode {
     // wasm stack limit plus host frames.
     // It also ends the process itself: after a guest fork() the child has
     // only this thread, so the status cannot go back to main.
+    // The engine is made here while the guest thread starts (each takes
+    // about a tenth of a millisecond), and handed to it.
+    let (engine_tx, engine_rx) = std::sync::mpsc::sync_channel(1);
+    let config = (cli.engine == "wasmtime"
+        && cli.module.is_some()
+        && !cli.register_binfmt
+        && !cli.unregister_binfmt)
+        .then(|| engine_config(&cli, stack));
     let worker = std::thread::Builder::new()
         .name("wali-guest".into())
         .stack_size(stack + (32 << 20))
@@ -290,9 +298,13 @@ fn main() -> ExitCode {
             // This thread runs the guest: a signal acts on it at once, also
             // while the module compiles.
             wali_core::sys::signal::restore_startup_mask();
-            let code = run(cli, stack);
+            let code = run(cli, engine_rx);
             std::process::exit(code)
         });
+    if let Some(config) = config {
+        let _ = engine_tx.send(wali::Runner::with_config(&config).map_err(|e| e.to_string()));
+    }
+    drop(engine_tx);
     let code = match worker.map(|h| h.join()) {
         Ok(Ok(())) => 0,
         Ok(Err(_)) => fail("internal error: the guest thread panicked"),
@@ -350,7 +362,20 @@ fn binfmt(register: bool) -> i32 {
     }
 }
 
-fn run(cli: Cli, stack: usize) -> i32 {
+/// The wasmtime engine's configuration for `cli`.
+fn engine_config(cli: &Cli, stack: usize) -> wasmtime::Config {
+    let mut config = wali::config();
+    config.async_stack_size(stack + (1 << 20));
+    config.max_wasm_stack(stack);
+    if cli.fuel.is_some() {
+        config.consume_fuel(true);
+    }
+    config
+}
+
+/// Runs the guest `cli` names; `engine` brings the wasmtime runner when
+/// the engine is wasmtime.
+fn run(cli: Cli, engine: std::sync::mpsc::Receiver<Result<wali::Runner, String>>) -> i32 {
     if cli.register_binfmt || cli.unregister_binfmt {
         return binfmt(cli.register_binfmt);
     }
@@ -384,32 +409,27 @@ fn run(cli: Cli, stack: usize) -> i32 {
     if !meta.is_file() {
         return fail(format!("{}: not a file", path.display()));
     }
-    let mut config = wali::config();
-    config.async_stack_size(stack + (1 << 20));
-    config.max_wasm_stack(stack);
-    if cli.fuel.is_some() {
-        config.consume_fuel(true);
-    }
-    let runner = match wali::Runner::with_config(&config) {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot create the engine: {e}")),
-    };
-    let runner = if cli.no_cache {
-        runner.cache(None)
-    } else {
-        runner
-    };
-    let runner = runner.verbosity(cli.verbose);
-    let runner = if cli.no_transforms {
-        runner.transforms(wali::TransformOptions::NONE)
-    } else {
-        runner
-    };
-    let module = if cli.engine != "wasmtime" {
+    let loaded = if cli.engine != "wasmtime" {
         None
     } else {
+        let runner = match engine.recv() {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return fail(format!("cannot create the engine: {e}")),
+            Err(_) => return fail("internal error: no engine was made"),
+        };
+        let runner = if cli.no_cache {
+            runner.cache(None)
+        } else {
+            runner
+        };
+        let runner = runner.verbosity(cli.verbose);
+        let runner = if cli.no_transforms {
+            runner.transforms(wali::TransformOptions::NONE)
+        } else {
+            runner
+        };
         match runner.load(&path) {
-            Ok(m) => Some(m),
+            Ok(m) => Some((runner, m)),
             Err(e) => return fail(format!("{}: {e}", path.display())),
         }
     };
@@ -464,7 +484,7 @@ fn run(cli: Cli, stack: usize) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(format!("cannot set up the guest: {e}")),
     };
-    let Some(module) = module else {
+    let Some((runner, module)) = loaded else {
         return run_wasmer(&path, ctx, &cli);
     };
     report(&path, runner.run(&module, ctx).map_err(|e| e.to_string()))
