@@ -489,13 +489,24 @@ fn the_timeout_thread_leaves_signals_to_the_guest() {
 
 #[test]
 fn a_spinning_guest_dies_of_the_signal_it_gets() {
+    use std::os::unix::process::CommandExt;
     use std::time::{Duration, Instant};
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
-        let mut child = wali_run()
-            .arg(guest("signals"))
-            .arg("spin")
-            .spawn()
-            .unwrap();
+        let mut cmd = wali_run();
+        cmd.arg(guest("signals")).arg("spin");
+        // The test may run with SIGINT ignored (a background job of a
+        // non-interactive shell has it so), and an ignored signal stays
+        // ignored across exec, for the guest too, as natively: the child
+        // starts with both at their default.
+        // SAFETY: between fork and exec the closure only calls signal(),
+        // which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(sig, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
         // SAFETY: signalling our own child process.
