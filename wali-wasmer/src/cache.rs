@@ -31,12 +31,16 @@ impl Runner {
     }
 
     fn deserialize_cached(&self, path: &std::path::Path) -> Option<Module> {
-        // SAFETY: the file was written by `Module::serialize` into this
-        // private cache (`ModuleCache::usable`), under a name that binds the
-        // module's hash (or recorded for the unchanged module file), wasmer's
-        // version and the engine's configuration; wasmer still checks the
-        // artifact's header.
-        unsafe { Module::deserialize_from_file(&self.engine, path) }.ok()
+        // SAFETY: the file was written whole by `Module::serialize` into
+        // this private cache (`ModuleCache::usable`: owned by this user, not
+        // writable by others; `ModuleCache::store` renames a complete file
+        // into place), under a name that binds the module's hash (or
+        // recorded for the unchanged module file), wasmer's version and the
+        // engine's configuration; wasmer still checks the artifact's header.
+        // That is the trust wasmtime's `Module::deserialize_file` takes, so
+        // the layout of the archive is not validated again at every start
+        // (rkyv's check of bash.wasm's metadata is most of a warm start).
+        unsafe { Module::deserialize_from_file_unchecked(&self.engine, path) }.ok()
     }
 
     /// Transforms and compiles a module (or loads it from the cache).
