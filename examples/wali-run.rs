@@ -279,10 +279,6 @@ fn main() -> ExitCode {
     // The compiler's thread pool (rayon's global one) is made when a module
     // is first compiled (`start_compile_pool`), with that mask too.
     let stack = cli.stack_size.unwrap_or(8 << 20).clamp(64 << 10, 1 << 30);
-    // The guest runs on a thread whose native stack comfortably holds the
-    // wasm stack limit plus host frames.
-    // It also ends the process itself: after a guest fork() the child has
-    // only this thread, so the status cannot go back to main.
     // The engine is made here while the guest thread starts (each takes
     // about a tenth of a millisecond), and handed to it.
     let (engine_tx, engine_rx) = std::sync::mpsc::sync_channel(1);
@@ -291,6 +287,10 @@ fn main() -> ExitCode {
         && !cli.register_binfmt
         && !cli.unregister_binfmt)
         .then(|| engine_config(&cli, stack));
+    // The guest runs on a thread whose native stack comfortably holds the
+    // wasm stack limit plus host frames.
+    // It also ends the process itself: after a guest fork() the child has
+    // only this thread, so the status cannot go back to main.
     let worker = std::thread::Builder::new()
         .name("wali-guest".into())
         .stack_size(stack + (32 << 20))
@@ -557,9 +557,8 @@ mod tests {
     fn plain_matches_clap() {
         for args in [vec![], vec!["-c", "true"], vec!["--", "-v", "x y"]] {
             let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
-            let mut argv: Vec<OsString> = vec!["wali-run".into(), "--".into(), "prog.wasm".into()];
-            argv.extend(args.iter().cloned());
-            let mut parsed = Cli::parse_from(&argv[..3]);
+            // as main parses: the options before the module, then the rest
+            let mut parsed = Cli::parse_from(["wali-run", "--", "prog.wasm"]);
             parsed.args = args.clone();
             let plain = Cli::plain("prog.wasm".into(), args);
             assert_eq!(format!("{plain:?}"), format!("{parsed:?}"));

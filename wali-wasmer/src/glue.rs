@@ -170,14 +170,62 @@ pub fn imports(
 ) -> Result<Imports, String> {
     use wali_core::transform::imports as t;
     let mut imports = Imports::new();
-    // Only the names the module imports: the whole table would be a few
-    // hundred host functions made at every start.
-    let wanted: std::collections::HashSet<String> = module
-        .imports()
-        .filter(|i| i.module() == MODULE)
-        .map(|i| i.name().to_string())
-        .collect();
-    let want = |name: &str| wanted.contains(name);
+    // The imports `plan` binds otherwise first; then the table's typed glue
+    // for the names the module imports (the whole table would be a few
+    // hundred host functions made at every start).
+    let mut table = std::collections::HashSet::new();
+    for imp in module.imports() {
+        if imp.module() != MODULE {
+            continue;
+        }
+        let ExternType::Function(ty) = imp.ty() else {
+            continue;
+        };
+        let name = imp.name().to_string();
+        let params: Vec<Option<V>> = ty.params().iter().map(val_type).collect();
+        let results: Vec<Option<V>> = ty.results().iter().map(val_type).collect();
+        let fty = ty.clone();
+        let func = match plan(&name, &params, &results)? {
+            Import::Table => {
+                table.insert(name);
+                continue;
+            }
+            Import::Adapted(a) => {
+                Function::new_with_env(store, env, ty.clone(), move |fe, params| {
+                    let args: Vec<i64> = params
+                        .iter()
+                        .map(|v| match v {
+                            Value::I32(x) => *x as i64,
+                            Value::I64(x) => *x,
+                            _ => 0,
+                        })
+                        .collect();
+                    let v = call(fe, |cx| a.call(cx, &args))?;
+                    Ok(results_of(&fty, v))
+                })
+            }
+            Import::Unknown => {
+                let owned = name.clone();
+                Function::new_with_env(store, env, ty.clone(), move |fe, _| {
+                    Ok(results_of(
+                        &fty,
+                        wali_core::entry::unknown(&fe.data().wali, &owned),
+                    ))
+                })
+            }
+            Import::Zero => {
+                Function::new_with_env(store, env, ty.clone(), move |_, _| Ok(results_of(&fty, 0)))
+            }
+            Import::Internal => {
+                let owned = name.clone();
+                Function::new_with_env(store, env, ty.clone(), move |_, _| {
+                    Err(ctrl_error(wali_core::run::internal_called(&owned)))
+                })
+            }
+        };
+        imports.define(MODULE, &name, func);
+    }
+    let want = |name: &str| table.contains(name);
     link_syscalls(store, env, &mut imports, &want);
     link_aux(store, env, &mut imports, &want);
     if want(t::SIGSAVE) {
@@ -238,54 +286,6 @@ pub fn imports(
                 },
             ),
         );
-    }
-    for imp in module.imports() {
-        if imp.module() != MODULE {
-            continue;
-        }
-        let ExternType::Function(ty) = imp.ty() else {
-            continue;
-        };
-        let name = imp.name().to_string();
-        let params: Vec<Option<V>> = ty.params().iter().map(val_type).collect();
-        let results: Vec<Option<V>> = ty.results().iter().map(val_type).collect();
-        let fty = ty.clone();
-        let func = match plan(&name, &params, &results)? {
-            Import::Table => continue,
-            Import::Adapted(a) => {
-                Function::new_with_env(store, env, ty.clone(), move |fe, params| {
-                    let args: Vec<i64> = params
-                        .iter()
-                        .map(|v| match v {
-                            Value::I32(x) => *x as i64,
-                            Value::I64(x) => *x,
-                            _ => 0,
-                        })
-                        .collect();
-                    let v = call(fe, |cx| a.call(cx, &args))?;
-                    Ok(results_of(&fty, v))
-                })
-            }
-            Import::Unknown => {
-                let owned = name.clone();
-                Function::new_with_env(store, env, ty.clone(), move |fe, _| {
-                    Ok(results_of(
-                        &fty,
-                        wali_core::entry::unknown(&fe.data().wali, &owned),
-                    ))
-                })
-            }
-            Import::Zero => {
-                Function::new_with_env(store, env, ty.clone(), move |_, _| Ok(results_of(&fty, 0)))
-            }
-            Import::Internal => {
-                let owned = name.clone();
-                Function::new_with_env(store, env, ty.clone(), move |_, _| {
-                    Err(ctrl_error(wali_core::run::internal_called(&owned)))
-                })
-            }
-        };
-        imports.define(MODULE, &name, func);
     }
     Ok(imports)
 }

@@ -6,7 +6,7 @@
 use wali_core::run::{plan, Import};
 use wali_core::{Ctrl, WaliCtx};
 use wali_spec::{ValType as V, MODULE};
-use wasmtime::{Caller, ExternType, Linker, Module, Result, Val, ValType};
+use wasmtime::{Caller, ExternType, IntoFunc, Linker, Module, Result, Val, ValType};
 
 /// After a call: a safe point when core asks for one (signal handlers to
 /// run, the process being ended), then the result or the control value
@@ -44,9 +44,9 @@ macro_rules! link_syscalls {
             G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
         {
             $(
-                if want(concat!("SYS_", stringify!($name))) {
-                linker.func_wrap(
-                    MODULE,
+                wrap_if(
+                    linker,
+                    want,
                     concat!("SYS_", stringify!($name)),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<i64> {
                         let r = wali_core::entry::syscall(
@@ -58,7 +58,6 @@ macro_rules! link_syscalls {
                         after(&mut caller, get, r)
                     },
                 )?;
-                }
             )*
             Ok(())
         }
@@ -74,16 +73,15 @@ macro_rules! link_aux {
             G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
         {
             $(
-                if want(stringify!($name)) {
-                linker.func_wrap(
-                    MODULE,
+                wrap_if(
+                    linker,
+                    want,
                     stringify!($name),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<wali_spec::aux_ret!($r)> {
                         let r = wali_core::aux::$name(get(caller.data_mut()), $($p),*);
                         after(&mut caller, get, r)
                     },
                 )?;
-                }
             )*
             Ok(())
         }
@@ -116,19 +114,8 @@ where
     T: 'static,
     G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
 {
-    let mut table = std::collections::HashSet::new();
-    for imp in module.imports() {
-        if imp.module() != MODULE {
-            continue;
-        }
-        if let ExternType::Func(ty) = imp.ty() {
-            if matches!(plan_of(imp.name(), &ty)?, Import::Table) {
-                table.insert(imp.name());
-            }
-        }
-    }
-    link_table(linker, get, &|name| table.contains(name))?;
-    link_module(linker, module, get)
+    let table = link_planned(linker, module, get)?;
+    link_table(linker, get, &|name| table.contains(name))
 }
 
 /// How `plan` binds an import of type `ty`.
@@ -146,52 +133,60 @@ where
 {
     link_syscalls(linker, get, want)?;
     link_aux(linker, get, want)?;
-    if want(wali_core::transform::imports::SIGSAVE) {
-        linker.func_wrap(
-            MODULE,
-            wali_core::transform::imports::SIGSAVE,
-            move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
-                let r = wali_core::aux::sjlj_sigsave(get(caller.data_mut()), env, savesigs);
-                after(&mut caller, get, r)
-            },
-        )?;
-    }
-    if want(wali_core::transform::imports::CLONE) {
-        linker.func_wrap(
-            MODULE,
-            wali_core::transform::imports::CLONE,
-            move |mut caller: Caller<'_, T>,
-                  func: i32,
-                  stack: i32,
-                  flags: i32,
-                  arg: i32,
-                  va: i32|
-                  -> Result<i32> {
-                let r =
-                    crate::signals::clone_call(&mut caller, get, [func, stack, flags, arg, va])?;
-                after(&mut caller, get, r)
-            },
-        )?;
-    }
-    if want(wali_core::transform::imports::STACK_OVERFLOW) {
-        linker.func_wrap(
-            MODULE,
-            wali_core::transform::imports::STACK_OVERFLOW,
-            move |mut caller: Caller<'_, T>| -> Result<()> {
-                let r = wali_core::aux::stack_overflow(get(caller.data_mut()));
-                after(&mut caller, get, r)
-            },
-        )?;
-    }
-    if want(wali_core::transform::imports::LONGJMP_PREPARE) {
-        linker.func_wrap(
-            MODULE,
-            wali_core::transform::imports::LONGJMP_PREPARE,
-            move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
-                let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);
-                after(&mut caller, get, r)
-            },
-        )?;
+    wrap_if(
+        linker,
+        want,
+        wali_core::transform::imports::SIGSAVE,
+        move |mut caller: Caller<'_, T>, env: i32, savesigs: i32| -> Result<i32> {
+            let r = wali_core::aux::sjlj_sigsave(get(caller.data_mut()), env, savesigs);
+            after(&mut caller, get, r)
+        },
+    )?;
+    wrap_if(
+        linker,
+        want,
+        wali_core::transform::imports::CLONE,
+        move |mut caller: Caller<'_, T>,
+              func: i32,
+              stack: i32,
+              flags: i32,
+              arg: i32,
+              va: i32|
+              -> Result<i32> {
+            let r = crate::signals::clone_call(&mut caller, get, [func, stack, flags, arg, va])?;
+            after(&mut caller, get, r)
+        },
+    )?;
+    wrap_if(
+        linker,
+        want,
+        wali_core::transform::imports::STACK_OVERFLOW,
+        move |mut caller: Caller<'_, T>| -> Result<()> {
+            let r = wali_core::aux::stack_overflow(get(caller.data_mut()));
+            after(&mut caller, get, r)
+        },
+    )?;
+    wrap_if(
+        linker,
+        want,
+        wali_core::transform::imports::LONGJMP_PREPARE,
+        move |mut caller: Caller<'_, T>, env: i32, val: i32| -> Result<()> {
+            let r = wali_core::aux::sjlj_longjmp(get(caller.data_mut()), env, val);
+            after(&mut caller, get, r)
+        },
+    )?;
+    Ok(())
+}
+
+/// Defines `name` with `f` when `want` takes it.
+fn wrap_if<T: 'static, P, R>(
+    linker: &mut Linker<T>,
+    want: &dyn Fn(&str) -> bool,
+    name: &str,
+    f: impl IntoFunc<T, P, R>,
+) -> Result<()> {
+    if want(name) {
+        linker.func_wrap(MODULE, name, f)?;
     }
     Ok(())
 }
@@ -243,6 +238,21 @@ where
     T: 'static,
     G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
 {
+    link_planned(linker, module, get).map(|_| ())
+}
+
+/// Defines each `wali` import of `module` that `plan` does not bind to the
+/// table's typed glue; returns the names it does bind there.
+fn link_planned<'m, T, G>(
+    linker: &mut Linker<T>,
+    module: &'m Module,
+    get: G,
+) -> Result<std::collections::HashSet<&'m str>>
+where
+    T: 'static,
+    G: Fn(&mut T) -> &mut WaliCtx + Send + Sync + Copy + 'static,
+{
+    let mut table = std::collections::HashSet::new();
     for imp in module.imports() {
         if imp.module() != MODULE {
             continue;
@@ -252,7 +262,10 @@ where
         };
         let name = imp.name();
         let defined = match plan_of(name, &ty)? {
-            Import::Table => continue,
+            Import::Table => {
+                table.insert(name);
+                continue;
+            }
             Import::Adapted(a) => {
                 let fty = ty.clone();
                 linker.func_new(
@@ -299,5 +312,5 @@ where
             ))
         })?;
     }
-    Ok(())
+    Ok(table)
 }
