@@ -111,6 +111,45 @@ fn unoptimized_code_runs_with_its_frames_in_locals() {
     }
 }
 
+/// `data.wasm`'s initialized data, read-only data and `.bss` are as the
+/// program built them, its own to write, and copied into a forked child
+/// whichever way the engine gives them: the static-data transform makes the
+/// passive segments active (checked here), and wasmtime then maps them
+/// from a copy-on-write image (`static_data_is_mapped_on_wasmtime`).
+#[test]
+fn static_data_is_the_programs_own() {
+    assert_ok(run_guest("data", &[]));
+    let wasm = std::fs::read(guest("data")).unwrap();
+    let out = wali_core::transform::transform(&wasm, &Default::default()).unwrap();
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a.starts_with("static data: 2 passive")),
+        "{:?}",
+        out.applied
+    );
+}
+
+/// On wasmtime the guest's static data is a private mapping of the
+/// engine's memory image (the guest finds it in /proc/self/maps), not a
+/// copy its start function makes; without the static-data transform the
+/// segments stay passive and there is no image.
+#[test]
+fn static_data_is_mapped_on_wasmtime() {
+    assert_ok(run_guest("data", &["image"]));
+    let ctx = WaliCtx::builder()
+        .arg(guest("data"))
+        .arg("image")
+        .build()
+        .unwrap();
+    let r = runner().transforms(wali::TransformOptions {
+        static_data: false,
+        ..Default::default()
+    });
+    let module = r.load(&guest("data")).unwrap();
+    assert_eq!(r.run(&module, ctx).unwrap(), Outcome::Exited(1));
+}
+
 #[test]
 fn longjmp_to_a_returned_frame_is_reported() {
     match run_guest("sjlj", &["stale"]) {
@@ -256,6 +295,7 @@ wali_tests::also_on_wasmer!(
     demo_guest_runs,
     setjmp_longjmp_jump,
     unoptimized_code_runs_with_its_frames_in_locals,
+    static_data_is_the_programs_own,
     longjmp_to_a_returned_frame_is_reported,
     files_and_directories,
     sockets,

@@ -104,6 +104,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         spawn: false,
         stack: false,
         frames: false,
+        static_data: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -790,4 +791,107 @@ fn frame_slots_become_locals_only_where_the_frame_stays_private() {
     }
     // off: left as it is
     assert!(transform(&m, &Options::NONE).unwrap().wasm.is_none());
+}
+
+/// LLVM's start function for a shared memory (`wasm-ld --shared-memory`):
+/// the first instance sets the TLS base, copies the passive segments in
+/// and zeroes `.bss` (with `fill`); `other` is `_start`'s body.
+fn init_memory_module(import: &str, fill: i32, other: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+          {import}
+          (memory (export "memory") 2 2 shared)
+          (global $__tls_base (mut i32) (i32.const 0))
+          (start $__wasm_init_memory)
+          (func $__wasm_init_memory
+            block block block
+              i32.const 8192 i32.const 0 i32.const 1 i32.atomic.rmw.cmpxchg
+              br_table 0 1 2
+            end
+            i32.const 1024 i32.const 1024 global.set $__tls_base
+            i32.const 0 i32.const 4 memory.init $tdata
+            i32.const 2048 i32.const 0 i32.const 5 memory.init $rodata
+            i32.const 4096 i32.const {fill} i32.const 4096 memory.fill
+            i32.const 8192 i32.const 2 i32.atomic.store
+            i32.const 8192 i32.const -1 memory.atomic.notify drop
+            br 1
+            end
+            i32.const 8192 i32.const 1 i64.const -1 memory.atomic.wait32 drop
+            end
+            data.drop $rodata)
+          (func (export "_start") {other})
+          (data $tdata "\01\02\03\04")
+          (data $rodata "hello"))"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn static_data_becomes_active_where_one_instance_owns_the_memory() {
+    let opts = Options {
+        static_data: true,
+        ..Options::NONE
+    };
+    let out = transform(&init_memory_module("", 0, ""), &opts).unwrap();
+    assert_eq!(
+        out.applied,
+        ["static data: 2 passive data segments (9 bytes) are active, not copied by the start function"]
+    );
+    let w = out.wasm.unwrap();
+    validate(&w);
+    let text = wasmprinter::print_bytes(&w).unwrap();
+    assert!(
+        text.contains(r#"(i32.const 1024) "\01\02\03\04")"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"(i32.const 2048) "hello")"#), "{text}");
+    let init = func_text(&text, "__wasm_init_memory");
+    assert!(
+        !init.contains("memory.init") && !init.contains("memory.fill"),
+        "{init}"
+    );
+    // the TLS base, the flag, the wake-up and the drop stay
+    for kept in [
+        "i32.const 1024\n        global.set $__tls_base",
+        "i32.atomic.store",
+        "memory.atomic.notify",
+        "memory.atomic.wait32",
+        "data.drop",
+    ] {
+        assert!(init.contains(kept), "{kept} missing: {init}");
+    }
+
+    // threads: the memory becomes an import, each thread's instance runs
+    // the start function again over it, so the copies stay
+    let threads = r#"(import "wali" "__wasm_thread_spawn" (func (param i32 i32) (result i32)))"#;
+    let out = transform(
+        &init_memory_module(threads, 0, ""),
+        &Options {
+            static_data: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(!out.applied.iter().any(|a| a.starts_with("static data")));
+    assert!(out.applied.iter().any(|a| a.starts_with("threads:")));
+    let text = wasmprinter::print_bytes(out.wasm.unwrap()).unwrap();
+    assert!(func_text(&text, "__wasm_init_memory").contains("memory.init"));
+
+    // a fill that is not of zero, or a segment another function copies
+    // too: left as it is, with the reason
+    for (m, why) in [
+        (init_memory_module("", 7, ""), "is not of zero"),
+        (
+            init_memory_module(
+                "",
+                0,
+                "i32.const 0 i32.const 0 i32.const 5 memory.init $rodata",
+            ),
+            "data segment 1 is copied by another function too",
+        ),
+    ] {
+        let out = transform(&m, &opts).unwrap();
+        assert!(out.wasm.is_none(), "{:?}", out.applied);
+        assert!(out.notes.iter().any(|n| n.contains(why)), "{:?}", out.notes);
+    }
 }

@@ -24,14 +24,18 @@
 //!   the standard encoding (`try_table`, `exnref`, `throw_ref`) first, so
 //!   the other transforms see standard code.
 //!
-//! One more is about speed, not behaviour:
+//! Two more are about speed, not behaviour:
 //!
 //! * **frame promotion** (`frames`): code built without optimization keeps
 //!   every C local in a stack frame in linear memory; the slots of a frame
 //!   whose address never leaves its function become wasm locals.
+//! * **static data** (`data`): the passive data segments a module without
+//!   threads copies in at every start become active segments, which an
+//!   engine can map copy-on-write from the compiled module.
 
 mod casts;
 mod clone;
+mod data;
 mod frames;
 mod legacy_eh;
 pub mod memimport;
@@ -45,7 +49,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 17;
+pub const VERSION: u32 = 18;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +76,10 @@ pub struct Options {
     /// kept in wasm locals: code built without optimization
     /// keeps every C local in linear memory.
     pub frames: bool,
+    /// The passive data segments a module without threads copies into its
+    /// memory at every start made active, so an engine can map them
+    /// copy-on-write from the compiled module instead.
+    pub static_data: bool,
 }
 
 impl Options {
@@ -86,6 +94,7 @@ impl Options {
         spawn: false,
         stack: false,
         frames: false,
+        static_data: false,
     };
 }
 
@@ -101,6 +110,7 @@ impl Default for Options {
             spawn: true,
             stack: true,
             frames: true,
+            static_data: true,
         }
     }
 }
@@ -294,6 +304,10 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     }
     trampolines::plan(&info, &mut plan, &mut out);
     memimport::plan(&info, &mut plan, &mut out);
+    // After memimport: only a memory that stays the module's own is taken.
+    if opts.static_data {
+        data::plan(&info, &mut plan, &mut out);
+    }
     if plan.is_empty() {
         out.wasm = with_imports
             .clone()

@@ -65,6 +65,10 @@ pub struct ModuleInfo<'a> {
     /// through it).
     pub table0_not_func: bool,
     pub has_active_data: bool,
+    /// The start function, if any.
+    pub start: Option<u32>,
+    /// Every data segment: whether it is passive, and its bytes.
+    pub data: Vec<(bool, &'a [u8])>,
     /// Every function an element segment (of any table, active, passive or
     /// declared) or a global's initializer names: those an indirect call
     /// may reach.
@@ -183,11 +187,13 @@ impl<'a> ModuleInfo<'a> {
                 }
                 Payload::DataSection(r) => {
                     for d in r {
-                        if matches!(d?.kind, wasmparser::DataKind::Active { .. }) {
-                            m.has_active_data = true;
-                        }
+                        let d = d?;
+                        let passive = matches!(d.kind, wasmparser::DataKind::Passive);
+                        m.has_active_data |= !passive;
+                        m.data.push((passive, d.data));
                     }
                 }
+                Payload::StartSection { func, .. } => m.start = Some(func),
                 Payload::GlobalSection(r) => {
                     for g in r {
                         let g = g?;

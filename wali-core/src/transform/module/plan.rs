@@ -52,6 +52,9 @@ pub struct Plan {
     pub new_i64_globals: Vec<(i64, &'static str)>,
     /// The C stack check at every `global.set` of the stack pointer.
     pub stack_check: Option<StackCheck>,
+    /// Passive data segments made active: (segment index, offset in
+    /// memory 0).
+    pub active_data: Vec<(u32, u32)>,
 }
 
 /// `global.set $sp` becomes: if the new value is below `$limit`, call
@@ -111,6 +114,7 @@ impl Plan {
             && self.new_funcs.is_empty()
             && self.bodies.is_empty()
             && self.stack_check.is_none()
+            && self.active_data.is_empty()
     }
 
     /// The index a new type will have (reusing an identical existing one).

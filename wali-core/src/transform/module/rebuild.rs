@@ -313,6 +313,21 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                     c.raw(&wasm[body.range()]);
                 }
             }
+            DataSection(r) if !plan.active_data.is_empty() => {
+                let mut s = wasm_encoder::DataSection::new();
+                for (i, d) in r.into_iter().enumerate() {
+                    let d = d?;
+                    let active = plan.active_data.iter().find(|(seg, _)| *seg as usize == i);
+                    match (active, &d.kind) {
+                        (Some((_, off)), wasmparser::DataKind::Passive) => {
+                            let at = wasm_encoder::ConstExpr::i32_const(*off as i32);
+                            s.active(0, &at, d.data.iter().copied());
+                        }
+                        _ => RoundtripReencoder.parse_data(&mut s, d).map_err(e)?,
+                    }
+                }
+                out.section(&s);
+            }
             CustomSection(c) if c.name() == "name" && !plan.new_names.is_empty() => {
                 let data =
                     names_with_new(info, plan, c.data()).unwrap_or_else(|| c.data().to_vec());
