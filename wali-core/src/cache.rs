@@ -127,6 +127,7 @@ fn config_hash(engine: impl Hash, opts: &Options) -> u64 {
         opts.fuel,
     )
         .hash(&mut h);
+    (opts.spawn, opts.stack, opts.frames, opts.static_data).hash(&mut h);
     h.finish()
 }
 
@@ -196,4 +197,34 @@ pub fn load_file<M, E>(
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every transform option is part of the key: a module compiled with
+    /// one set of transforms is never loaded for another.
+    #[test]
+    fn each_transform_option_changes_the_key() {
+        let d = Options::default();
+        let flips: [fn(&mut Options); 10] = [
+            |o| o.setjmp ^= true,
+            |o| o.fn_casts ^= true,
+            |o| o.exit_on_return ^= true,
+            |o| o.legacy_exceptions ^= true,
+            |o| o.signal_poll ^= true,
+            |o| o.fuel ^= true,
+            |o| o.spawn ^= true,
+            |o| o.stack ^= true,
+            |o| o.frames ^= true,
+            |o| o.static_data ^= true,
+        ];
+        let base = config_hash(1u8, &d);
+        for (i, flip) in flips.iter().enumerate() {
+            let mut o = d;
+            flip(&mut o);
+            assert_ne!(config_hash(1u8, &o), base, "option {i} is not in the key");
+        }
+    }
 }
