@@ -370,6 +370,10 @@ fn engine_config(cli: &Cli, stack: usize) -> wasmtime::Config {
     if cli.fuel.is_some() {
         config.consume_fuel(true);
     }
+    if cli.no_transforms {
+        // no signal-poll checks: epochs let a signal reach a computing guest
+        config.epoch_interruption(true);
+    }
     config
 }
 

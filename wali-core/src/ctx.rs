@@ -275,6 +275,8 @@ pub struct WaliCtx {
     /// How many handlers run on the alternate signal stack right now.
     pub(crate) altstack_depth: u32,
     adapter: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// The instance's poll flag (the signal-poll transform), if registered.
+    poll_flag: Option<Arc<crate::sys::signal::PollFlag>>,
 }
 
 impl std::fmt::Debug for WaliCtx {
@@ -418,6 +420,7 @@ impl WaliCtx {
             altstack: [0, 2, 0],
             altstack_depth: 0,
             adapter: None,
+            poll_flag: None,
         }
     }
 
@@ -425,6 +428,23 @@ impl WaliCtx {
     /// (e.g. handles to the instance's exports).
     pub fn set_adapter_data(&mut self, data: Box<dyn std::any::Any + Send + Sync>) {
         self.adapter = Some(data);
+    }
+
+    /// Gives the context its instance's poll flag, which
+    /// [`clear_poll_flag`](Self::clear_poll_flag) clears; `None` for an
+    /// instance without one.
+    pub fn set_poll_flag(&mut self, flag: Option<Arc<crate::sys::signal::PollFlag>>) {
+        self.poll_flag = flag;
+    }
+
+    /// Clears the instance's poll flag, if it has one and it is set: an
+    /// adapter calls it when an import returns, before it checks for
+    /// signals to deliver.
+    #[inline]
+    pub fn clear_poll_flag(&self) {
+        if let Some(f) = &self.poll_flag {
+            f.clear();
+        }
     }
 
     /// The adapter's per-thread state, if it set one of type `D`.
@@ -592,6 +612,7 @@ impl WaliCtxBuilder {
             altstack: [0, 2, 0],
             altstack_depth: 0,
             adapter: None,
+            poll_flag: None,
         })
     }
 }

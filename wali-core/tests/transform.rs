@@ -176,18 +176,36 @@ fn signal_poll_checks_a_flag_at_loops_and_recursive_entries() {
         .or_else(|| text.rfind("(func "))
         .unwrap();
     assert!(text[rec..start].contains("i32.load 1"), "{text}");
-    // a module with nothing to poll with is left alone, with a note
+    // a module that imports no argument-less call polls through a
+    // one-slot table it exports for the host to fill (no maximum: see
+    // rebuild.rs), with a note
     let m = wat::parse_str(
-        r#"(module (memory (export "memory") 1 1 shared)
+        r#"(module (import "wali" "SYS_write" (func $w (param i32 i32 i32) (result i64)))
+            (memory (export "memory") 1 1 shared)
             (func (export "_start") (loop $l (br $l))))"#,
     )
     .unwrap();
     let out = transform(&m, &opts).unwrap();
-    assert!(out.wasm.is_none());
-    assert!(out
-        .notes
-        .iter()
-        .any(|n| n.contains("signal polling and fuel not applied")));
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    assert!(
+        text.contains(r#"(export "__wali_poll" (table 0))"#)
+            && text.contains("(table (;0;) 1 funcref)"),
+        "{text}"
+    );
+    assert!(text.contains("call_indirect (type "), "{text}");
+    assert!(!text.contains("call $w"), "{text}");
+    assert!(out.notes.iter().any(|n| n.contains("__wali_poll")));
+    // nothing loops and no call cycle: every call ends, nothing to check
+    let m = wat::parse_str(
+        r#"(module (import "wali" "__cl_get_argc" (func $argc (result i32)))
+            (memory (export "memory") 1 1 shared)
+            (func $f (result i32) (call $argc))
+            (func (export "_start") (drop (call $f))))"#,
+    )
+    .unwrap();
+    assert!(transform(&m, &opts).unwrap().wasm.is_none());
 }
 
 #[test]
@@ -501,9 +519,10 @@ fn legacy_exceptions_become_try_table() {
         .unwrap_or_else(|e| panic!("{e}\n{}", wasmprinter::print_bytes(&w).unwrap_or_default()));
     let text = wasmprinter::print_bytes(&w).unwrap();
     assert!(text.contains("try_table") && text.contains("throw_ref"));
-    // off: left as it is
+    // off: left as it is (the module loops: no polling either)
     let off = Options {
         legacy_exceptions: false,
+        signal_poll: false,
         ..Options::default()
     };
     assert!(transform(&m, &off).unwrap().wasm.is_none());

@@ -89,6 +89,17 @@ fn after<R>(fe: &mut FunctionEnvMut<State>, r: Result<R, Ctrl>) -> Result<R, Run
     Ok(v)
 }
 
+/// The host's poll for a module's poll table (the signal-poll transform,
+/// for a module that imports no argument-less call): a safe point, as on
+/// an import's return.
+pub(crate) fn poll_function(store: &mut Store, env: &FunctionEnv<State>) -> Function {
+    Function::new_typed_with_env(
+        store,
+        env,
+        |fe: FunctionEnvMut<State>| -> Result<(), RuntimeError> { call(fe, |_| Ok(())) },
+    )
+}
+
 #[cold]
 fn safe_point(fe: &mut FunctionEnvMut<State>) -> Result<(), RuntimeError> {
     if wali_core::entry::safe_point(&fe.data().wali).map_err(ctrl_error)? {

@@ -3,7 +3,6 @@
 
 use crate::glue::{imports, State};
 use crate::memory::{StoreGuard, WasmerMemory};
-use crate::signals::{set_flags, FlagSlot};
 use crate::threads::{ExecHere, Spawn};
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
@@ -106,10 +105,7 @@ impl Runner {
         };
         Runner {
             engine: engine.into(),
-            transforms: wali_core::transform::Options {
-                signal_poll: true,
-                ..Default::default()
-            },
+            transforms: Default::default(),
             own_pool: false,
             verbosity: 0,
             cache: wali_core::ModuleCache::default_location(),
@@ -167,7 +163,8 @@ impl Runner {
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome, String> {
         // The guest ends at its next poll (loop header, function entry or
         // syscall return) once the time is up.
-        ctx.process().arm_timeout(set_flags);
+        ctx.process()
+            .arm_timeout(wali_core::sys::signal::interrupt_guests);
         let execs = ExecLoop::new(true);
         let first = self.run_once(module, ctx)?;
         let mut child: Option<Runner> = None;
@@ -232,8 +229,7 @@ impl Runner {
                     exec: Some(exec),
                 }));
         }
-        // (dropped before the store, whose memory holds the flag)
-        let _flag = env.as_ref(&store).flag.map(FlagSlot::register);
+        let _flag = register_flag(&env, &store);
         env.as_mut(&mut store)
             .wali
             .prepare()
@@ -410,6 +406,15 @@ pub(crate) fn instantiate(
             // (its store) lives; `FlagSlot` and `State` do not outlive it.
             unsafe { &*p }
         });
+    if let Ok(table) = instance
+        .exports
+        .get_table(wali_core::transform::poll::POLL_TABLE_EXPORT)
+    {
+        let poll = crate::glue::poll_function(store, env);
+        table
+            .set(store, 0, Value::FuncRef(Some(poll)))
+            .map_err(|e| e.to_string())?;
+    }
     let fuel = instance
         .exports
         .get_global(wali_core::transform::poll::FUEL_EXPORT)
@@ -435,4 +440,16 @@ pub(crate) fn instantiate(
     st.limit = limit;
     wali_core::sys::signal::mark_guest_thread();
     Ok(Started::Instance(instance, made))
+}
+
+/// Registers the instance's poll flag, if it has one, for the native
+/// signal handler to set; the slot must be dropped before `store`.
+pub(crate) fn register_flag(
+    env: &FunctionEnv<State>,
+    store: &Store,
+) -> Option<wali_core::sys::signal::FlagSlot> {
+    let flag = env.as_ref(store).flag?;
+    // SAFETY: the flag word lies in the instance's flag memory, which
+    // lives as long as `store`; the caller drops the slot first.
+    Some(unsafe { wali_core::sys::signal::FlagSlot::register(flag) })
 }

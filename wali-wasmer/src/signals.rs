@@ -7,7 +7,6 @@
 
 use crate::glue::State;
 use crate::memory::StoreGuard;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use wali_core::run::HandlerCaller;
 use wali_core::WaliCtx;
 use wasmer::{FunctionEnvMut, RuntimeError, TypedFunction};
@@ -19,54 +18,6 @@ pub(crate) struct Trampolines {
     pub(crate) v_i: TypedFunction<(i32, i32), ()>,
     pub(crate) v_iii: TypedFunction<(i32, i32, i32, i32), ()>,
     pub(crate) i_i: Option<TypedFunction<(i32, i32), i32>>,
-}
-
-/// The poll flags of the process's guest instances (addresses of their
-/// flag words), which the native signal handler sets.
-static FLAGS: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
-/// Signal handlers inside `set_flags` right now.
-static SETTING: AtomicUsize = AtomicUsize::new(0);
-
-/// The interrupt hook: every guest instance polls at its next loop
-/// header or function entry. Async-signal-safe: atomics only.
-pub(crate) fn set_flags() {
-    SETTING.fetch_add(1, Ordering::SeqCst);
-    for slot in &FLAGS {
-        let p = slot.load(Ordering::SeqCst);
-        if p != 0 {
-            // SAFETY: a registered address is a live flag word: `FlagSlot`
-            // unregisters it, and waits out this loop, before its memory
-            // can go.
-            unsafe { (*(p as *const AtomicU32)).store(1, Ordering::SeqCst) };
-        }
-    }
-    SETTING.fetch_sub(1, Ordering::SeqCst);
-}
-
-/// A registered flag; unregistered on drop, which must happen before the
-/// flag's memory (its store) goes.
-pub(crate) struct FlagSlot(Option<usize>);
-
-impl FlagSlot {
-    pub(crate) fn register(flag: &AtomicU32) -> FlagSlot {
-        let p = flag as *const AtomicU32 as usize;
-        wali_core::sys::signal::set_interrupt_hook(set_flags);
-        FlagSlot(FLAGS.iter().position(|s| {
-            s.compare_exchange(0, p, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        }))
-    }
-}
-
-impl Drop for FlagSlot {
-    fn drop(&mut self) {
-        if let Some(i) = self.0 {
-            FLAGS[i].store(0, Ordering::SeqCst);
-            while SETTING.load(Ordering::SeqCst) != 0 {
-                std::hint::spin_loop();
-            }
-        }
-    }
 }
 
 /// Runs the guest handlers of the pending signals (the loop is

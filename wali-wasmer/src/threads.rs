@@ -6,7 +6,6 @@
 
 use crate::glue::State;
 use crate::run::{instantiate, outcome_of, Started};
-use crate::signals::FlagSlot;
 use wali_core::aux::ThreadRunner;
 use wali_core::run::{thread_ended, Outcome, ThreadEnd};
 use wali_core::transform::exports;
@@ -39,7 +38,7 @@ impl ThreadRunner for Spawn {
             {
                 Ok(entry) => {
                     // (dropped before the store, whose memory holds the flag)
-                    let _flag = env.as_ref(&store).flag.map(FlagSlot::register);
+                    let _flag = crate::run::register_flag(&env, &store);
                     match entry.call(&mut store, start, tid, arg) {
                         Ok(()) => ThreadEnd::Returned,
                         Err(e) => match ThreadEnd::of_ctrl(e.downcast_ref::<Ctrl>()) {

@@ -18,10 +18,24 @@ fn after<T: 'static, R>(
     r: Result<R, Ctrl>,
 ) -> Result<R> {
     let v = r.map_err(wasmtime::Error::new)?;
-    if wali_core::entry::attention(get(caller.data_mut())) {
+    let cx = get(caller.data_mut());
+    cx.clear_poll_flag();
+    if wali_core::entry::attention(cx) {
         safe_point(caller, get)?;
     }
     Ok(v)
+}
+
+/// The host's poll for a module's poll table (the signal-poll transform,
+/// for a module that imports no argument-less call): a safe point, as on
+/// an import's return.
+pub(crate) fn poll_func<T: 'static>(
+    store: impl wasmtime::AsContextMut<Data = T>,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+) -> wasmtime::Func {
+    wasmtime::Func::wrap(store, move |mut caller: Caller<'_, T>| -> Result<()> {
+        after(&mut caller, get, Ok(()))
+    })
 }
 
 #[cold]

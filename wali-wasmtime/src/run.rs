@@ -16,8 +16,9 @@ pub fn config() -> Config {
     c.shared_memory(true);
     // The setjmp/longjmp transform uses wasm exceptions.
     c.wasm_exceptions(true);
-    // A signal interrupts a guest that computes without syscalls.
-    c.epoch_interruption(true);
+    // A signal reaches a guest that computes without syscalls through the
+    // signal-poll transform's flag (cheaper than epoch interruption, which
+    // `setup_store` still serves when an embedder turns it on).
     c.parallel_compilation(true);
     c
 }
@@ -144,7 +145,7 @@ pub fn run_instance<T: 'static>(
         .map_err(|e| wasmtime::Error::msg(format!("cannot prepare the guest: {e}")))?;
     let tramps = crate::signals::Trampolines::of(&mut *store, instance);
     tramps.map_c_stack(&mut *store, get);
-    get(store.data_mut()).set_adapter_data(Box::new(tramps));
+    crate::signals::attach(&mut *store, instance, tramps, get)?;
     setup_store(store, get);
     let start = instance
         .get_typed_func::<(), ()>(&mut *store, "_start")
@@ -266,7 +267,8 @@ impl Runner {
     /// another thread than the main one execs (the other threads end, as
     /// on Linux).
     pub fn run(&self, module: &Module, ctx: WaliCtx) -> Result<Outcome> {
-        ctx.process().arm_timeout(crate::signals::interrupt_all);
+        ctx.process()
+            .arm_timeout(wali_core::sys::signal::interrupt_guests);
         // Descriptors the host had before the guest ran are its own (the
         // runtime's included): an exec does not close them.
         let execs = wali_core::run::ExecLoop::new(self.close_on_exec);

@@ -1,13 +1,16 @@
 //! Delivery of guest signal handlers: on return from every syscall (the
-//! glue checks one atomic), and through epoch interruption for a guest that
-//! computes without making syscalls (the native handler bumps the epoch).
+//! glue checks one atomic), and for a guest that computes without making
+//! syscalls at the signal-poll transform's checks, which call an import
+//! once the native handler has set the instance's flag
+//! ([`wali_core::sys::signal::PollFlag`]). Epoch interruption, when an
+//! embedder's `Config` turns it on, also works: the handler bumps the epoch.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 use wali_core::run::HandlerCaller;
 use wali_core::sys::signal as sig;
 use wali_core::transform::exports;
 use wali_core::WaliCtx;
-use wasmtime::{AsContextMut, Engine, Instance, Result, StoreContextMut, TypedFunc};
+use wasmtime::{AsContextMut, Engine, Instance, Result, Store, StoreContextMut, TypedFunc};
 
 /// The trampolines of one instance that call guest function pointers.
 #[derive(Clone)]
@@ -176,9 +179,36 @@ const SLOTS: usize = 8;
 static ENGINES: [AtomicPtr<Engine>; SLOTS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
 
-/// Makes every registered engine's guests reach their next safe point.
-pub(crate) fn interrupt_all() {
-    bump();
+/// Gives the instance's context its trampolines and its poll flag (the
+/// signal-poll transform's shared memory `__wali_signal_flag`, registered
+/// for the native signal handler), and fills its poll table, if the
+/// transform gave it one, with the host's poll.
+pub(crate) fn attach<T: 'static>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    tramps: Trampolines,
+    get: impl Fn(&mut T) -> &mut WaliCtx + Copy + Send + Sync + 'static,
+) -> Result<()> {
+    let flag = instance
+        .get_shared_memory(&mut *store, wali_core::transform::poll::FLAG_EXPORT)
+        .map(|mem| {
+            let word = mem.data().as_ptr() as *const std::sync::atomic::AtomicU32;
+            // SAFETY: the memory is one page that cannot grow, page-aligned,
+            // so its first word is an aligned u32 at this address; the
+            // `SharedMemory` handle kept with the flag keeps it mapped
+            // however the store goes.
+            std::sync::Arc::new(unsafe { sig::PollFlag::new(word, Box::new(mem)) })
+        });
+    if let Some(table) =
+        instance.get_table(&mut *store, wali_core::transform::poll::POLL_TABLE_EXPORT)
+    {
+        let poll = crate::glue::poll_func(&mut *store, get);
+        table.set(&mut *store, 0, wasmtime::Ref::Func(Some(poll)))?;
+    }
+    let cx = get(store.data_mut());
+    cx.set_adapter_data(Box::new(tramps));
+    cx.set_poll_flag(flag);
+    Ok(())
 }
 
 fn bump() {

@@ -131,7 +131,7 @@ where
             let instance = pre.instantiate(&mut store)?;
             attach_memory(&mut store, &instance, get)?;
             let tramps = crate::signals::Trampolines::of(&mut store, &instance);
-            get(store.data_mut()).set_adapter_data(Box::new(tramps));
+            crate::signals::attach(&mut store, &instance, tramps, get)?;
             let entry =
                 instance.get_typed_func::<(i32, i32, i32), ()>(&mut store, exports::CALL_V_II)?;
             entry.call(&mut store, (start, tid, arg))

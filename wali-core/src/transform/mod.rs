@@ -49,7 +49,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 18;
+pub const VERSION: u32 = 19;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -60,8 +60,10 @@ pub struct Options {
     /// Legacy exception handling (`try`/`catch`/`delegate`) rewritten into
     /// the standard encoding (`try_table`/`exnref`).
     pub legacy_exceptions: bool,
-    /// Signal polling (`poll`), for engines without an interruption
-    /// mechanism of their own: off by default (wasmtime uses epochs).
+    /// Signal polling (`poll`): how a signal reaches a guest that computes
+    /// without syscalls, on both engines (wasmtime's epoch interruption,
+    /// which `wasmtime::Config::epoch_interruption` turns on, still works
+    /// beside it or without it).
     pub signal_poll: bool,
     /// Fuel metering by the same checks (`poll::FUEL_EXPORT`), for engines
     /// without metering of their own: off by default.
@@ -105,7 +107,7 @@ impl Default for Options {
             fn_casts: true,
             exit_on_return: true,
             legacy_exceptions: true,
-            signal_poll: false,
+            signal_poll: true,
             fuel: false,
             spawn: true,
             stack: true,

@@ -1,12 +1,16 @@
-//! Signal polling, for engines that cannot interrupt running wasm and
-//! resume it (wasmer): every defined function checks a flag word at its
-//! entry and at each loop header — `if (flag) poll();` — so a guest that
-//! computes without syscalls still reaches a safe point soon after a
-//! signal arrives. The flag lives at address 0 of a new one-page memory
-//! the module exports as [`FLAG_EXPORT`]; the host sets it from its signal
-//! handler and clears it when it delivers. `poll` is an import the module
-//! already has and that takes no argument (`__cl_get_argc`, `SYS_getpid`
-//! ...): the host delivers pending signals on return from any import.
+//! Signal polling, because neither engine can interrupt running wasm and
+//! resume it where the host wants: defined functions check a flag word at
+//! loop headers (and entries, below) — `if (flag) poll();` — so a guest
+//! that computes without syscalls still reaches a safe point soon after a
+//! signal arrives. The flag lives at address 0 of a new one-page shared
+//! memory the module exports as [`FLAG_EXPORT`]; the host sets it from its
+//! signal handler ([`crate::sys::signal::PollFlag`]) and clears it when an
+//! import returns. (On wasmtime this measured cheaper than its epoch
+//! interruption, which checks at every function entry: see BENCHMARKS.md.)
+//! `poll` is an import the module already has and that takes no argument (`__cl_get_argc`, `SYS_getpid`
+//! ...): the host delivers pending signals on return from any import. A
+//! module without one calls through a table the host fills
+//! ([`POLL_TABLE_EXPORT`]).
 //!
 //! Only the functions on a cycle of the call graph check at their entry
 //! (signals without fuel): a function on no cycle can only call functions
@@ -16,12 +20,18 @@
 //! a reference can hold; calls through the host (a signal handler, a
 //! longjmp) pass a safe point there. With fuel every entry charges.
 
-use super::module::{ModuleInfo, Plan, Poll};
+use super::module::{ModuleInfo, Plan, Poll, PollVia, Sig};
 use super::Outcome;
 use wasmparser::Operator;
 
 /// Export name of the flag memory.
 pub const FLAG_EXPORT: &str = "__wali_signal_flag";
+
+/// Export name of the one-slot funcref table a module that imports no
+/// argument-less call polls through: the host puts a function of type
+/// `[] -> []` in slot 0 before the guest runs, and delivers on its return
+/// as on an import's.
+pub const POLL_TABLE_EXPORT: &str = "__wali_poll";
 
 /// Imports the poll may call, best first: no side effect, not traced.
 const POLL_WITH: &[&str] = &[
@@ -47,20 +57,42 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
     if !signals && !fuel {
         return;
     }
+    let entries = if fuel { None } else { on_cycles(info) };
+    if let Some(e) = &entries {
+        if !e.iter().any(|x| *x) && !has_loop(info) {
+            // every call ends: nothing to check
+            return;
+        }
+    }
     let found = POLL_WITH.iter().find_map(|name| {
         let f = info.import_func(wali_spec::MODULE, name)?;
         let sig = info.sig_of_func(f)?;
-        (sig.params.is_empty() && sig.results.len() <= 1).then_some((f, !sig.results.is_empty()))
+        (sig.params.is_empty() && sig.results.len() <= 1).then_some(PollVia::Import {
+            func: f,
+            has_result: !sig.results.is_empty(),
+        })
     });
-    let Some((func, has_result)) = found else {
-        out.notes.push(
-            "signal polling and fuel not applied: the module imports no argument-less call to poll with \
-             (a computing guest gets its signals at its next syscall)"
-                .into(),
-        );
-        return;
+    let via = match found {
+        Some(via) => via,
+        None => {
+            // nothing to call: a table slot the host fills
+            let ty = plan.type_index(
+                info,
+                Sig {
+                    params: vec![],
+                    results: vec![],
+                },
+            );
+            let table = plan.next_table(info);
+            plan.new_tables.push((1, vec![None]));
+            plan.table_exports.push((POLL_TABLE_EXPORT, table));
+            out.notes.push(format!(
+                "signal polling: the module imports no argument-less call, so the checks call \
+                 through the table {POLL_TABLE_EXPORT}, which the host fills"
+            ));
+            PollVia::Table { table, ty }
+        }
     };
-    let entries = if fuel { None } else { on_cycles(info) };
     if signals {
         plan.new_memories.push(FLAG_EXPORT);
         let at = match &entries {
@@ -77,8 +109,7 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
     }
     plan.poll = Some(Poll {
         memory: signals.then_some(info.num_memories),
-        func,
-        has_result,
+        via,
         entries,
     });
     if fuel {
@@ -88,6 +119,22 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
             "fuel: function entries and loop headers charge the instructions they lead to".into(),
         );
     }
+}
+
+/// Whether a defined function has a loop (or a body cannot be read).
+fn has_loop(info: &ModuleInfo) -> bool {
+    info.bodies.iter().any(|body| {
+        let Ok(mut r) = body.get_operators_reader() else {
+            return true;
+        };
+        while !r.eof() {
+            match r.read() {
+                Ok(Operator::Loop { .. }) | Err(_) => return true,
+                Ok(_) => {}
+            }
+        }
+        false
+    })
 }
 
 /// For each function (by function index; imports are false), whether it

@@ -76,6 +76,7 @@ fn write_ksa(cx: &WaliCtx, a: u32, s: &GuestSigaction) -> Result<(), Errno> {
 }
 
 mod deliver;
+mod flags;
 mod startup;
 
 pub(crate) use deliver::clear_pending_in_child;
@@ -83,6 +84,7 @@ pub use deliver::{
     enter_handler, interrupt_guests, leave_handler, pending, release_siginfo, set_interrupt_hook,
     siginfo_frame, take_pending, SigInfo,
 };
+pub use flags::{FlagSlot, PollFlag};
 pub(crate) use startup::start_dispositions;
 pub use startup::{
     end_init_by_default_actions, mark_guest_thread, reserve_signals_for_guests,

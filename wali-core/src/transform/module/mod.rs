@@ -12,7 +12,7 @@ mod rebuild;
 
 pub use body::{enc_val, encoded_locals, with_all_features};
 pub use imports::add_func_imports;
-pub use plan::{Plan, Poll, StackCheck};
+pub use plan::{Plan, Poll, PollVia, StackCheck};
 pub use rebuild::rebuild;
 
 use super::Error;

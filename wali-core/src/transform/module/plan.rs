@@ -33,6 +33,8 @@ pub struct Plan {
     pub renames: HashMap<u32, &'static str>,
     /// New function exports.
     pub new_exports: Vec<(&'static str, u32)>,
+    /// New tables to export: (name, table index).
+    pub table_exports: Vec<(&'static str, u32)>,
     /// Existing globals to export: (name, global index).
     pub global_exports: Vec<(&'static str, u32)>,
     /// Turn the defined memory into an import (threads).
@@ -90,14 +92,22 @@ impl StackCheck {
     }
 }
 
+/// The call a poll makes.
+#[derive(Clone, Copy, Debug)]
+pub enum PollVia {
+    /// An imported function without parameters (its result dropped).
+    Import { func: u32, has_result: bool },
+    /// `call_indirect (type ty) (table table)` of slot 0, where the host
+    /// puts a function of its own (a module that imports none to call).
+    Table { table: u32, ty: u32 },
+}
+
 /// How polled code reaches the host when the flag is set.
 pub struct Poll {
     /// The flag's memory (a word at address 0), when signals are polled.
     pub memory: Option<u32>,
-    /// An imported function without parameters, called (its result
-    /// dropped) so the host runs at a safe point.
-    pub func: u32,
-    pub has_result: bool,
+    /// How the poll reaches the host.
+    pub via: PollVia,
     /// Which functions (by function index; imports are false) check at
     /// their entry; `None`: all of them.
     pub entries: Option<Vec<bool>>,
@@ -227,9 +237,20 @@ impl Plan {
             }
         }
         v.push(Instruction::If(wasm_encoder::BlockType::Empty));
-        v.push(Instruction::Call(p.func));
-        if p.has_result {
-            v.push(Instruction::Drop);
+        match p.via {
+            PollVia::Import { func, has_result } => {
+                v.push(Instruction::Call(func));
+                if has_result {
+                    v.push(Instruction::Drop);
+                }
+            }
+            PollVia::Table { table, ty } => {
+                v.push(Instruction::I32Const(0));
+                v.push(Instruction::CallIndirect {
+                    type_index: ty,
+                    table_index: table,
+                });
+            }
         }
         v.push(Instruction::End);
         v

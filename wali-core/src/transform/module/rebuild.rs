@@ -38,13 +38,18 @@ impl Plan {
         }
     }
 
-    fn add_tables(&self, s: &mut wasm_encoder::TableSection) {
-        for (size, _) in &self.new_tables {
+    fn add_tables(&self, info: &ModuleInfo, s: &mut wasm_encoder::TableSection) {
+        for (k, (size, _)) in self.new_tables.iter().enumerate() {
+            let index = info.num_tables + k as u32;
+            // A table the host fills has no maximum: wasmer compiles a
+            // fixed-size funcref table to a copy its `Table::set` does not
+            // update.
+            let host_filled = self.table_exports.iter().any(|(_, t)| *t == index);
             s.table(wasm_encoder::TableType {
                 element_type: wasm_encoder::RefType::FUNCREF,
                 table64: false,
                 minimum: *size,
-                maximum: Some(*size),
+                maximum: (!host_filled).then_some(*size),
                 shared: false,
             });
         }
@@ -82,7 +87,9 @@ impl Plan {
                 minimum: 1,
                 maximum: Some(1),
                 memory64: false,
-                shared: false,
+                // shared: an engine's handle to it keeps it mapped while
+                // the native signal handler may set the flag
+                shared: true,
                 page_size_log2: None,
             });
         }
@@ -112,7 +119,7 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
         |out: &mut wasm_encoder::Module, id: u8, tables_done: &mut bool, elems_done: &mut bool| {
             if !*tables_done && TABLE_BEFORE.contains(&id) {
                 let mut s = wasm_encoder::TableSection::new();
-                plan.add_tables(&mut s);
+                plan.add_tables(info, &mut s);
                 out.section(&s);
                 *tables_done = true;
             }
@@ -215,7 +222,7 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 RoundtripReencoder
                     .parse_table_section(&mut s, r)
                     .map_err(e)?;
-                plan.add_tables(&mut s);
+                plan.add_tables(info, &mut s);
                 tables_done = true;
                 out.section(&s);
             }
@@ -262,6 +269,9 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 }
                 for (name, g) in &plan.global_exports {
                     s.export(name, wasm_encoder::ExportKind::Global, *g);
+                }
+                for (name, t) in &plan.table_exports {
+                    s.export(name, wasm_encoder::ExportKind::Table, *t);
                 }
                 for (k, name) in plan.new_memories.iter().enumerate() {
                     s.export(
