@@ -130,26 +130,6 @@ fn static_data_is_the_programs_own() {
     );
 }
 
-/// On wasmtime the guest's static data is a private mapping of the
-/// engine's memory image (the guest finds it in /proc/self/maps), not a
-/// copy its start function makes; without the static-data transform the
-/// segments stay passive and there is no image.
-#[test]
-fn static_data_is_mapped_on_wasmtime() {
-    assert_ok(run_guest("data", &["image"]));
-    let ctx = WaliCtx::builder()
-        .arg(guest("data"))
-        .arg("image")
-        .build()
-        .unwrap();
-    let r = runner().transforms(wali::TransformOptions {
-        static_data: false,
-        ..Default::default()
-    });
-    let module = r.load(&guest("data")).unwrap();
-    assert_eq!(r.run(&module, ctx).unwrap(), Outcome::Exited(1));
-}
-
 #[test]
 fn longjmp_to_a_returned_frame_is_reported() {
     match run_guest("sjlj", &["stale"]) {
