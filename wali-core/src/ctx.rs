@@ -276,7 +276,7 @@ pub struct WaliCtx {
     pub(crate) altstack_depth: u32,
     adapter: Option<Box<dyn std::any::Any + Send + Sync>>,
     /// The instance's poll flag (the signal-poll transform), if registered.
-    poll_flag: Option<Arc<crate::sys::signal::PollFlag>>,
+    poll_flag: Option<crate::sys::signal::PollFlag>,
 }
 
 impl std::fmt::Debug for WaliCtx {
@@ -433,7 +433,7 @@ impl WaliCtx {
     /// Gives the context its instance's poll flag, which
     /// [`clear_poll_flag`](Self::clear_poll_flag) clears; `None` for an
     /// instance without one.
-    pub fn set_poll_flag(&mut self, flag: Option<Arc<crate::sys::signal::PollFlag>>) {
+    pub fn set_poll_flag(&mut self, flag: Option<crate::sys::signal::PollFlag>) {
         self.poll_flag = flag;
     }
 

@@ -197,7 +197,7 @@ pub(crate) fn attach<T: 'static>(
             // so its first word is an aligned u32 at this address; the
             // `SharedMemory` handle kept with the flag keeps it mapped
             // however the store goes.
-            std::sync::Arc::new(unsafe { sig::PollFlag::new(word, Box::new(mem)) })
+            unsafe { sig::PollFlag::new(word, Box::new(mem)) }
         });
     if let Some(table) =
         instance.get_table(&mut *store, wali_core::transform::poll::POLL_TABLE_EXPORT)

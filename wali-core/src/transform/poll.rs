@@ -7,10 +7,10 @@
 //! signal handler ([`crate::sys::signal::PollFlag`]) and clears it when an
 //! import returns. (On wasmtime this measured cheaper than its epoch
 //! interruption, which checks at every function entry: see BENCHMARKS.md.)
-//! `poll` is an import the module already has and that takes no argument (`__cl_get_argc`, `SYS_getpid`
-//! ...): the host delivers pending signals on return from any import. A
-//! module without one calls through a table the host fills
-//! ([`POLL_TABLE_EXPORT`]).
+//! `poll` is an import the module already has and that takes no argument
+//! (`__cl_get_argc`, `SYS_getpid` ...): the host delivers pending signals
+//! on return from any import. A module without one calls through a table
+//! the host fills ([`POLL_TABLE_EXPORT`]).
 //!
 //! Only the functions on a cycle of the call graph check at their entry
 //! (signals without fuel): a function on no cycle can only call functions
