@@ -20,6 +20,12 @@ pub fn config() -> Config {
     // signal-poll transform's flag (cheaper than epoch interruption, which
     // `setup_store` still serves when an embedder turns it on).
     c.parallel_compilation(true);
+    // Function tables are filled at instantiation rather than on first
+    // use, so a `call_indirect` skips the is-it-initialized check: the
+    // tables of C guests are small (lua.wasm 203 slots, bash.wasm 531),
+    // and interpreters call through them constantly (lua binary-trees
+    // about 2.4% faster; no change to a warm start measured).
+    c.table_lazy_init(false);
     c
 }
 
