@@ -10,7 +10,8 @@
 //! wasmer-llvm with the feature `llvm`). Run when the
 //! prebuilt WALI guests are given: `LUA_WASM=.../lua.wasm` (binary-trees, transformed and not, vs native
 //! `lua5.4`, and vs `LUA_NATIVE_MUSL=.../lua`, a native build of the same
-//! Lua on musl, when given), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm, native,
+//! Lua on musl, when given), `BASH_WASM=.../bash.wasm` (`bash -c true`: cold, warm (the
+//! minimum of many starts, as `lua -e ''`), native,
 //! and the load-time transforms alone), `SQLITE_WASM=.../sqlite3.wasm` (20k
 //! inserts in one transaction and an aggregate, vs native `sqlite3`, and vs
 //! `SQLITE_NATIVE_MUSL=.../sqlite3` when given),
@@ -45,6 +46,31 @@ fn time_cmd(mut make: impl FnMut() -> Command, runs: usize) -> Option<Duration> 
         v.push(d);
     }
     Some(median(v))
+}
+
+/// Start-up: the minimum of `runs` whole processes of each command, the
+/// two run in turn (a median of a few processes on a noisy machine
+/// measures the noise), after one warm-up run of each.
+fn start_min(
+    mut a: impl FnMut() -> Command,
+    mut b: impl FnMut() -> Command,
+    runs: usize,
+) -> (Option<Duration>, Option<Duration>) {
+    let once = |make: &mut dyn FnMut() -> Command| {
+        let mut c = make();
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        let t = Instant::now();
+        let ok = c.status().is_ok_and(|s| s.success());
+        ok.then(|| t.elapsed())
+    };
+    let (mut ma, mut mb) = (once(&mut a), once(&mut b));
+    for _ in 0..runs {
+        let ta = once(&mut a);
+        let tb = once(&mut b);
+        ma = ma.zip(ta).map(|(m, t)| m.min(t));
+        mb = mb.zip(tb).map(|(m, t)| m.min(t));
+    }
+    (ma, mb)
 }
 
 fn row(name: &str, wali: Option<Duration>, native: Option<Duration>, unit_div: f64, unit: &str) {
@@ -206,6 +232,9 @@ io.write(check + ItemCheck(long), "\n")
 /// The engines besides the default one, with the flags that pick them:
 /// wasmer, and wasmer's LLVM compiler (the optimizing tier) when the bench
 /// is built with the feature `llvm`.
+/// Whole processes per command in a start-up row.
+const STARTS: usize = 50;
+
 const OTHER_ENGINES: &[(&str, &[&str])] = &[
     ("wasmer", &["--engine", "wasmer"]),
     #[cfg(feature = "llvm")]
@@ -368,6 +397,40 @@ fn main() {
         Some(lua) => {
             let script = dir.path().join("binarytrees.lua");
             std::fs::write(&script, BINARY_TREES).unwrap();
+            let start = |flags: &'static [&'static str]| {
+                let (lua, c) = (lua.clone(), cache.clone());
+                move || {
+                    let mut cmd = wali_run();
+                    cmd.env("WALI_CACHE_DIR", &c)
+                        .args(flags)
+                        .arg(&lua)
+                        .args(["-e", ""]);
+                    cmd
+                }
+            };
+            let native = || {
+                let mut c = Command::new("lua5.4");
+                c.args(["-e", ""]);
+                c
+            };
+            let (w, n) = start_min(start(&[]), native, STARTS);
+            row(
+                &format!("lua -e '', warm: cached, minimum of {STARTS} (ms)"),
+                w,
+                n,
+                1e6,
+                "ms",
+            );
+            for (tier, flags) in OTHER_ENGINES {
+                let (o, n) = start_min(start(flags), native, STARTS);
+                row(
+                    &format!("lua -e '', warm, {tier}: minimum of {STARTS} (ms)"),
+                    o,
+                    n,
+                    1e6,
+                    "ms",
+                );
+            }
             for depth in ["15", "16"] {
                 let run = |extra: &'static [&'static str]| {
                     let (lua, script, c) = (lua.clone(), script.clone(), cache.clone());
@@ -551,23 +614,23 @@ fn main() {
                 },
                 3,
             );
-            let warm_cmd = || {
-                let mut c = wali_run();
-                c.env("WALI_CACHE_DIR", &cache)
-                    .arg(&bash)
-                    .args(["-c", "true"]);
+            let warm_cmd = |flags: &'static [&'static str]| {
+                let (bash, cache) = (bash.clone(), cache.clone());
+                move || {
+                    let mut c = wali_run();
+                    c.env("WALI_CACHE_DIR", &cache)
+                        .args(flags)
+                        .arg(&bash)
+                        .args(["-c", "true"]);
+                    c
+                }
+            };
+            let native = || {
+                let mut c = Command::new("bash");
+                c.args(["-c", "true"]);
                 c
             };
-            time_cmd(warm_cmd, 1);
-            let warm = time_cmd(warm_cmd, 7);
-            let nat = time_cmd(
-                || {
-                    let mut c = Command::new("bash");
-                    c.args(["-c", "true"]);
-                    c
-                },
-                7,
-            );
+            let (warm, nat) = start_min(warm_cmd(&[]), native, STARTS);
             row(
                 "bash -c true, cold: transform + compile (ms)",
                 cold,
@@ -575,7 +638,23 @@ fn main() {
                 1e6,
                 "ms",
             );
-            row("bash -c true, warm: cached (ms)", warm, nat, 1e6, "ms");
+            row(
+                &format!("bash -c true, warm: cached, minimum of {STARTS} (ms)"),
+                warm,
+                nat,
+                1e6,
+                "ms",
+            );
+            for (tier, flags) in OTHER_ENGINES {
+                let (o, n) = start_min(warm_cmd(flags), native, STARTS);
+                row(
+                    &format!("bash -c true, warm, {tier}: minimum of {STARTS} (ms)"),
+                    o,
+                    n,
+                    1e6,
+                    "ms",
+                );
+            }
             let bytes = std::fs::read(&bash).unwrap();
             let t = median(
                 (0..3)
