@@ -57,7 +57,21 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
     if !signals && !fuel {
         return;
     }
-    let entries = if fuel { None } else { on_cycles(info) };
+    let entries = if fuel {
+        None
+    } else {
+        on_cycles(info).map(|mut e| {
+            // An entry that reaches a (checked) loop header before it can
+            // branch or call needs no check of its own.
+            for (i, body) in info.bodies.iter().enumerate() {
+                let f = info.num_func_imports as usize + i;
+                if e[f] && loop_first(body) {
+                    e[f] = false;
+                }
+            }
+            e
+        })
+    };
     if let Some(e) = &entries {
         if !e.iter().any(|x| *x) && !has_loop(info) {
             // every call ends: nothing to check
@@ -98,7 +112,8 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
         let at = match &entries {
             None => "function entries".to_string(),
             Some(e) => format!(
-                "the entries of {} of {} functions (those on a call cycle)",
+                "the entries of {} of {} functions (those on a call cycle that can call \
+                 before a loop header)",
                 e.iter().filter(|x| **x).count(),
                 info.bodies.len()
             ),
@@ -119,6 +134,82 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
             "fuel: function entries and loop headers charge the instructions they lead to".into(),
         );
     }
+}
+
+/// Whether every run of `body` reaches the header of a loop before any
+/// call, branch or return: straight-line code (locals, globals,
+/// constants, integer arithmetic, loads and stores, entering a block) and
+/// then a `loop`. Such a function's entry check is its first loop
+/// header's: a cycle of calls through it passes that check.
+fn loop_first(body: &wasmparser::FunctionBody) -> bool {
+    use Operator as O;
+    let Ok(mut r) = body.get_operators_reader() else {
+        return false;
+    };
+    while !r.eof() {
+        let Ok(op) = r.read() else {
+            return false;
+        };
+        match op {
+            O::Loop { .. } => return true,
+            O::Block { .. }
+            | O::Nop
+            | O::Drop
+            | O::Select
+            | O::LocalGet { .. }
+            | O::LocalSet { .. }
+            | O::LocalTee { .. }
+            | O::GlobalGet { .. }
+            | O::GlobalSet { .. }
+            | O::I32Const { .. }
+            | O::I64Const { .. }
+            | O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I32Add
+            | O::I32Sub
+            | O::I32Mul
+            | O::I32And
+            | O::I32Or
+            | O::I32Xor
+            | O::I32Shl
+            | O::I32ShrS
+            | O::I32ShrU
+            | O::I32Eqz
+            | O::I32Eq
+            | O::I32Ne
+            | O::I32LtS
+            | O::I32LtU
+            | O::I32GtS
+            | O::I32GtU
+            | O::I32LeS
+            | O::I32LeU
+            | O::I32GeS
+            | O::I32GeU
+            | O::I64Add
+            | O::I64Sub
+            | O::I64Mul
+            | O::I64And
+            | O::I64Or
+            | O::I64Xor
+            | O::I64Shl
+            | O::I64ShrS
+            | O::I64ShrU
+            | O::I64Eqz
+            | O::I32WrapI64
+            | O::I64ExtendI32S
+            | O::I64ExtendI32U => {}
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Whether a defined function has a loop (or a body cannot be read).
@@ -293,6 +384,10 @@ mod tests {
               (func $viatable (result i32) i32.const 0 call_indirect (type $t))
               (func $indirect_leaf (result i32) i32.const 1 call_indirect (type $t))
               (func $looping (loop $l br $l))
+              (func $loop_then_self (result i32) (local i32)
+                i32.const 3 local.set 0
+                (block (loop $l (br_if $l (call $loop_then_self))))
+                i32.const 0)
               (memory 1 1 shared)
               (export "memory" (memory 0))
               (func (export "_start") call $looping))"#,
@@ -302,20 +397,22 @@ mod tests {
         assert_eq!(
             on_cycles(&info).unwrap(),
             // the import, then the defined functions
-            [false, false, false, true, true, true, true, false, false, false]
+            [false, false, false, true, true, true, true, false, false, true, false]
         );
         let mut plan = Plan::default();
         let mut out = Outcome::default();
         super::plan(&info, &mut plan, &mut out, true, false);
         assert!(
-            out.applied[0].contains("the entries of 4 of 9 functions"),
+            out.applied[0].contains("the entries of 4 of 10 functions"),
             "{:?}",
             out.applied
         );
-        // the leaf does not check at its entry, $self does, all with fuel
-        assert!(!plan.at_entry(1) && plan.at_entry(3));
+        // the leaf does not check at its entry, $self does; a function on
+        // a cycle that reaches its loop header first leaves the check to
+        // it; all check with fuel
+        assert!(!plan.at_entry(1) && plan.at_entry(3) && !plan.at_entry(9));
         let mut plan = Plan::default();
         super::plan(&info, &mut plan, &mut out, true, true);
-        assert!(plan.at_entry(1) && plan.at_entry(3));
+        assert!(plan.at_entry(1) && plan.at_entry(3) && plan.at_entry(9));
     }
 }

@@ -193,8 +193,6 @@ impl Plan {
         info.num_tables + self.new_tables.len() as u32
     }
 
-    /// The check (empty when nothing is polled), for emitters that build
-    /// instruction lists.
     /// Whether function `func` checks at its entry (always, with fuel).
     pub fn at_entry(&self, func: u32) -> bool {
         let Some(p) = &self.poll else {
@@ -209,6 +207,8 @@ impl Plan {
         }
     }
 
+    /// The check (empty when nothing is polled), for emitters that build
+    /// instruction lists.
     pub fn poll_instructions(&self, cost: u32) -> Vec<Instruction<'static>> {
         let mut v = Vec::new();
         let Some(p) = &self.poll else {
