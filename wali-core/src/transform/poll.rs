@@ -60,7 +60,7 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
     let entries = if fuel {
         None
     } else {
-        on_cycles(info).map(|mut e| {
+        on_cycles(info).map(|(mut e, any_loop)| {
             // An entry that reaches a (checked) loop header before it can
             // branch or call needs no check of its own.
             for (i, body) in info.bodies.iter().enumerate() {
@@ -69,15 +69,16 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome, signals: bool
                     e[f] = false;
                 }
             }
-            e
+            (e, any_loop)
         })
     };
-    if let Some(e) = &entries {
-        if !e.iter().any(|x| *x) && !has_loop(info) {
+    if let Some((e, any_loop)) = &entries {
+        if !e.iter().any(|x| *x) && !any_loop {
             // every call ends: nothing to check
             return;
         }
     }
+    let entries = entries.map(|(e, _)| e);
     let found = POLL_WITH.iter().find_map(|name| {
         let f = info.import_func(wali_spec::MODULE, name)?;
         let sig = info.sig_of_func(f)?;
@@ -212,28 +213,13 @@ fn loop_first(body: &wasmparser::FunctionBody) -> bool {
     false
 }
 
-/// Whether a defined function has a loop (or a body cannot be read).
-fn has_loop(info: &ModuleInfo) -> bool {
-    info.bodies.iter().any(|body| {
-        let Ok(mut r) = body.get_operators_reader() else {
-            return true;
-        };
-        while !r.eof() {
-            match r.read() {
-                Ok(Operator::Loop { .. }) | Err(_) => return true,
-                Ok(_) => {}
-            }
-        }
-        false
-    })
-}
-
 /// For each function (by function index; imports are false), whether it
-/// lies on a cycle of the call graph (and so must check at its entry);
-/// `None` when a body cannot be read (then every entry checks). The graph has one node per defined function
-/// and one for "an indirect call", which leads to every function an
-/// element segment or a global names.
-fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
+/// lies on a cycle of the call graph (and so must check at its entry),
+/// and whether any defined function has a loop; `None` when a body cannot
+/// be read (then every entry checks). The graph has one node per defined
+/// function and one for "an indirect call", which leads to every function
+/// an element segment or a global names.
+fn on_cycles(info: &ModuleInfo) -> Option<(Vec<bool>, bool)> {
     let n = info.bodies.len();
     let indirect = n;
     let defined = |f: u32| {
@@ -242,10 +228,15 @@ fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
             .filter(|i| *i < n)
     };
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    let mut any_loop = false;
     for (i, body) in info.bodies.iter().enumerate() {
         let mut r = body.get_operators_reader().ok()?;
         while !r.eof() {
             let to = match r.read().ok()? {
+                Operator::Loop { .. } => {
+                    any_loop = true;
+                    None
+                }
                 Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                     defined(function_index)
                 }
@@ -271,11 +262,12 @@ fn on_cycles(info: &ModuleInfo) -> Option<Vec<bool>> {
         size[*c] += 1;
     }
     let imports = std::iter::repeat_n(false, info.num_func_imports as usize);
-    Some(
+    Some((
         imports
             .chain((0..n).map(|i| size[comp[i]] > 1 || edges[i].contains(&i)))
             .collect(),
-    )
+        any_loop,
+    ))
 }
 
 /// The strongly connected component of every node (Tarjan's algorithm,
@@ -395,7 +387,7 @@ mod tests {
         .unwrap();
         let info = ModuleInfo::parse(&wasm).unwrap();
         assert_eq!(
-            on_cycles(&info).unwrap(),
+            on_cycles(&info).unwrap().0,
             // the import, then the defined functions
             [false, false, false, true, true, true, true, false, false, true, false]
         );
