@@ -5,7 +5,6 @@
 
 use crate::memory::{StoreGuard, WasmerMemory};
 use crate::signals::Trampolines;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use wali_core::run::{plan, Import};
 use wali_core::{Ctrl, WaliCtx};
@@ -25,8 +24,6 @@ pub struct State {
     pub(crate) sp: Option<wasmer::Global>,
     /// The C stack's limit (the stack transform's check).
     pub(crate) limit: Option<wasmer::Global>,
-    /// The poll flag of this thread's instance (see `transform::poll`).
-    pub(crate) flag: Option<&'static AtomicU32>,
     /// The instance's fuel global, when the runner meters fuel.
     pub(crate) fuel: Option<wasmer::Global>,
 }
@@ -39,7 +36,6 @@ impl State {
             tramps: None,
             sp: None,
             limit: None,
-            flag: None,
             fuel: None,
         }
     }
@@ -78,11 +74,7 @@ fn after<R>(fe: &mut FunctionEnvMut<State>, r: Result<R, Ctrl>) -> Result<R, Run
             return Err(ctrl_error(wali_core::run::out_of_fuel()));
         }
     }
-    if let Some(flag) = fe.data().flag {
-        if flag.load(Ordering::Relaxed) != 0 {
-            flag.store(0, Ordering::Relaxed);
-        }
-    }
+    fe.data().wali.clear_poll_flag();
     if wali_core::entry::attention(&fe.data().wali) {
         safe_point(fe)?;
     }

@@ -229,7 +229,6 @@ impl Runner {
                     exec: Some(exec),
                 }));
         }
-        let _flag = register_flag(&env, &store);
         env.as_mut(&mut store)
             .wali
             .prepare()
@@ -399,12 +398,14 @@ pub(crate) fn instantiate(
         .exports
         .get_memory(wali_core::transform::poll::FLAG_EXPORT)
         .ok()
-        .map(|m| {
-            let p = m.view(store).data_ptr() as *const AtomicU32;
-            // SAFETY: the flag memory is one page that cannot grow, so its
-            // first word stays at this aligned address while the instance
-            // (its store) lives; `FlagSlot` and `State` do not outlive it.
-            unsafe { &*p }
+        .and_then(|m| {
+            let word = m.view(store).data_ptr() as *const AtomicU32;
+            let keep = m.as_shared(store)?;
+            // SAFETY: the flag memory is one page that cannot grow,
+            // page-aligned, so its first word is an aligned u32 at this
+            // address; the `SharedMemory` kept with the flag holds the
+            // mapping (an `Arc` of it) however the store goes.
+            Some(unsafe { wali_core::sys::signal::PollFlag::new(word, Box::new(keep)) })
         });
     if let Ok(table) = instance
         .exports
@@ -431,7 +432,7 @@ pub(crate) fn instantiate(
         g.set(store, Value::I64(left)).map_err(|e| e.to_string())?;
     }
     let st = env.as_mut(store);
-    st.flag = flag;
+    st.wali.set_poll_flag(flag);
     st.fuel = fuel;
     st.wali.set_memory(wm.clone());
     st.memory = Some(wm);
@@ -440,16 +441,4 @@ pub(crate) fn instantiate(
     st.limit = limit;
     wali_core::sys::signal::mark_guest_thread();
     Ok(Started::Instance(instance, made))
-}
-
-/// Registers the instance's poll flag, if it has one, for the native
-/// signal handler to set; the slot must be dropped before `store`.
-pub(crate) fn register_flag(
-    env: &FunctionEnv<State>,
-    store: &Store,
-) -> Option<wali_core::sys::signal::FlagSlot> {
-    let flag = env.as_ref(store).flag?;
-    // SAFETY: the flag word lies in the instance's flag memory, which
-    // lives as long as `store`; the caller drops the slot first.
-    Some(unsafe { wali_core::sys::signal::FlagSlot::register(flag) })
 }

@@ -36,20 +36,16 @@ impl ThreadRunner for Spawn {
                 .exports
                 .get_typed_function::<(i32, i32, i32), ()>(&store, exports::CALL_V_II)
             {
-                Ok(entry) => {
-                    // (dropped before the store, whose memory holds the flag)
-                    let _flag = crate::run::register_flag(&env, &store);
-                    match entry.call(&mut store, start, tid, arg) {
-                        Ok(()) => ThreadEnd::Returned,
-                        Err(e) => match ThreadEnd::of_ctrl(e.downcast_ref::<Ctrl>()) {
-                            Some(end) => end,
-                            None => match outcome_of(e) {
-                                Ok(o) => ThreadEnd::Outcome(o),
-                                Err(e) => ThreadEnd::HostError(e),
-                            },
+                Ok(entry) => match entry.call(&mut store, start, tid, arg) {
+                    Ok(()) => ThreadEnd::Returned,
+                    Err(e) => match ThreadEnd::of_ctrl(e.downcast_ref::<Ctrl>()) {
+                        Some(end) => end,
+                        None => match outcome_of(e) {
+                            Ok(o) => ThreadEnd::Outcome(o),
+                            Err(e) => ThreadEnd::HostError(e),
                         },
-                    }
-                }
+                    },
+                },
                 Err(e) => ThreadEnd::HostError(e.to_string()),
             },
             Ok(Started::Ended(o)) => ThreadEnd::Outcome(o),
