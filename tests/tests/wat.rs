@@ -294,6 +294,68 @@ fn mmap_grows_memory_and_returns_addresses_in_it() {
     assert_eq!(run_wat(&m, ctx()).unwrap(), Outcome::Exited(0));
 }
 
+/// Unmapped private anonymous pages are kept and zeroed when mapped again
+/// (a C library's allocator unmaps and maps small groups of pages all the
+/// time; a fresh page costs a fault): the new mapping reads zero, and
+/// touching it again faults fewer than 8 of its 16 pages. A shared mapping
+/// is not kept: the private mapping that takes its place gets fresh pages.
+#[test]
+fn unmapped_private_pages_are_reused_zeroed() {
+    let m = format!(
+        r#"(module
+          (import "wali" "SYS_mmap" (func $mmap (param i32 i32 i32 i32 i32 i64) (result i64)))
+          (import "wali" "SYS_munmap" (func $munmap (param i32 i32) (result i64)))
+          (import "wali" "SYS_getrusage" (func $getrusage (param i32 i32) (result i64)))
+          {EXIT_GROUP}
+          (memory (export "memory") 2 32768 shared)
+          ;; ru_minflt of this thread (RUSAGE_THREAD)
+          (func $minflt (result i64)
+            (drop (call $getrusage (i32.const 1) (i32.const 1024)))
+            (i64.load (i32.const 1088)))
+          (func $touch (param $a i32) (param $v i32) (local $i i32)
+            (loop $l
+              (i32.store8 (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 12)))
+                (local.get $v))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (i32.const 16)))))
+          (func $sum (param $a i32) (result i32) (local $i i32) (local $s i32)
+            (loop $l
+              (local.set $s (i32.add (local.get $s) (i32.load8_u
+                (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 12))))))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (i32.const 16))))
+            (local.get $s))
+          ;; map with $flags, write, unmap, map private again: the faults of
+          ;; writing the new mapping
+          (func $round (param $flags i32) (result i32) (local $a i32) (local $b i32) (local $f i64)
+            (local.set $a (i32.wrap_i64 (call $mmap (i32.const 0) (i32.const 65536)
+              (i32.const 3) (local.get $flags) (i32.const -1) (i64.const 0))))
+            (call $touch (local.get $a) (i32.const 7))
+            (drop (call $munmap (local.get $a) (i32.const 65536)))
+            (local.set $b (i32.wrap_i64 (call $mmap (i32.const 0) (i32.const 65536)
+              (i32.const 3) (i32.const 34) (i32.const -1) (i64.const 0))))
+            (if (i32.ne (local.get $a) (local.get $b)) (then (drop (call $exit_group (i32.const 10)))))
+            (if (call $sum (local.get $b)) (then (drop (call $exit_group (i32.const 11)))))
+            (local.set $f (call $minflt))
+            (call $touch (local.get $b) (i32.const 9))
+            (drop (call $munmap (local.get $b) (i32.const 65536)))
+            (i32.wrap_i64 (i64.sub (call $minflt) (local.get $f))))
+          (func (export "_start")
+            (if (i32.ge_u (call $round (i32.const 34)) (i32.const 8))
+              (then (drop (call $exit_group (i32.const 1)))))
+            (if (i32.lt_u (call $round (i32.const 33)) (i32.const 8))
+              (then (drop (call $exit_group (i32.const 2)))))
+            (drop (call $exit_group (i32.const 0)))))"#
+    );
+    for &engine in wali_tests::ENGINES {
+        assert_eq!(
+            wali_tests::run_wat_on(engine, &m, ctx()).unwrap(),
+            Outcome::Exited(0),
+            "{engine:?}"
+        );
+    }
+}
+
 #[test]
 fn setjmp_reentry_keeps_operand_stack_values_and_takes_the_right_arm() {
     // f: 100 stays on the operand stack under a loop that holds setjmp;

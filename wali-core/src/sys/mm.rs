@@ -4,9 +4,12 @@
 //! for WALI guests) is managed as page ranges: `mmap` takes the lowest free
 //! range that fits (or the guest's hint / fixed address), grows linear
 //! memory to cover it, and for file or shared mappings places a real kernel
-//! mapping over that part of the memory. `munmap` puts fresh zero pages back
-//! and frees the range for reuse. Free ranges are always zero-filled
-//! anonymous memory, so an anonymous private mapping of a free range costs
+//! mapping over that part of the memory. `munmap` frees the range for reuse:
+//! a small range of private anonymous memory keeps its pages (up to 32 MiB
+//! in all), and the mapping that takes them next zeroes them, which costs
+//! far less than the page faults of fresh pages; anything else gets fresh
+//! zero pages at once. Free ranges are zero-filled anonymous memory but for
+//! those kept pages, so an anonymous private mapping of a free range costs
 //! no system call at all.
 //!
 //! Host-side access is always possible: pages are mapped readable and
@@ -28,6 +31,77 @@ fn align_up(v: usize) -> Option<usize> {
     v.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
 }
 
+/// Disjoint page ranges, start -> length, neighbours merged.
+#[derive(Debug, Default, Clone)]
+struct Ranges(BTreeMap<usize, usize>);
+
+impl Ranges {
+    /// Takes `[a, a+len)` out; returns the parts that were in.
+    fn remove(&mut self, a: usize, len: usize) -> Vec<(usize, usize)> {
+        let end = a + len;
+        let overlapping: Vec<(usize, usize)> = self
+            .0
+            .range(..end)
+            .rev()
+            .take_while(|(s, l)| *s + *l > a)
+            .map(|(s, l)| (*s, *l))
+            .collect();
+        let mut taken = Vec::new();
+        for (s, l) in overlapping {
+            self.0.remove(&s);
+            if s < a {
+                self.0.insert(s, a - s);
+            }
+            if s + l > end {
+                self.0.insert(end, s + l - end);
+            }
+            let (lo, hi) = (s.max(a), (s + l).min(end));
+            taken.push((lo, hi - lo));
+        }
+        taken
+    }
+
+    /// Puts `[a, a+len)` in, merged with its neighbours.
+    fn insert(&mut self, a: usize, len: usize) {
+        if len == 0 {
+            return;
+        }
+        self.remove(a, len);
+        let (mut s, mut e) = (a, a + len);
+        if let Some((&ps, &pl)) = self.0.range(..s).next_back() {
+            if ps + pl == s {
+                self.0.remove(&ps);
+                s = ps;
+            }
+        }
+        if let Some(&nl) = self.0.get(&e) {
+            self.0.remove(&e);
+            e += nl;
+        }
+        self.0.insert(s, e - s);
+    }
+
+    /// Whether all of `[a, a+len)` is in.
+    fn covers(&self, a: usize, len: usize) -> bool {
+        match self.0.range(..=a).next_back() {
+            Some((&s, &l)) => s + l >= a + len,
+            None => false,
+        }
+    }
+
+    /// Whether any of `[a, a+len)` is in.
+    fn overlaps(&self, a: usize, len: usize) -> bool {
+        self.0
+            .range(..a + len)
+            .next_back()
+            .is_some_and(|(s, l)| s + l > a)
+    }
+
+    fn total(&self) -> usize {
+        self.0.values().sum()
+    }
+}
+
 /// Bookkeeping of the mmap region.
 #[derive(Debug, Default)]
 pub struct MmapState {
@@ -35,11 +109,26 @@ pub struct MmapState {
     max: usize,
     known: usize,
     brk: usize,
-    free: BTreeMap<usize, usize>,
+    free: Ranges,
+    /// Free ranges whose pages were kept when the guest unmapped them
+    /// (private anonymous memory only): not zero until a mapping takes
+    /// them and zeroes them then. Always inside `free`.
+    dirty: Ranges,
+    /// Ranges holding a kernel mapping other than private anonymous
+    /// memory (a file, shared memory, a System V segment): unmapping them
+    /// always puts fresh pages back.
+    foreign: Ranges,
     inited: bool,
     /// System V shared memory attached by `shmat`: address -> length.
     shm: BTreeMap<usize, usize>,
 }
+
+/// The largest unmapping whose pages are kept for reuse (a C library's
+/// allocator returns and takes back small groups of pages all the time:
+/// zeroing them on reuse costs far less than a fresh page's fault).
+const KEEP_MAX: usize = 256 * 1024;
+/// At most this much unmapped memory is kept resident.
+const KEEP_TOTAL: usize = 32 * 1024 * 1024;
 
 impl MmapState {
     pub(crate) fn init(&mut self, size: usize, max: usize) {
@@ -52,76 +141,67 @@ impl MmapState {
         self.max = max.max(start);
         self.known = size;
         self.brk = size;
-        self.free.clear();
+        self.free = Ranges::default();
+        self.dirty = Ranges::default();
+        self.foreign = Ranges::default();
         if self.max > start {
             self.free.insert(start, self.max - start);
         }
         self.inited = true;
     }
 
-    /// Removes `[a, a+len)` from the free ranges.
-    fn claim(&mut self, a: usize, len: usize) {
-        let end = a + len;
-        let overlapping: Vec<(usize, usize)> = self
-            .free
-            .range(..end)
-            .rev()
-            .take_while(|(s, l)| *s + *l > a)
-            .map(|(s, l)| (*s, *l))
-            .collect();
-        for (s, l) in overlapping {
-            self.free.remove(&s);
-            if s < a {
-                self.free.insert(s, a - s);
-            }
-            if s + l > end {
-                self.free.insert(end, s + l - end);
-            }
-        }
+    /// Removes `[a, a+len)` from the free ranges; returns the parts of it
+    /// that were kept unzeroed (the caller zeroes or replaces them).
+    #[must_use]
+    fn claim(&mut self, a: usize, len: usize) -> Vec<(usize, usize)> {
+        self.free.remove(a, len);
+        self.dirty.remove(a, len)
     }
 
-    /// Adds `[a, a+len)` (clipped to the region) to the free ranges.
+    /// Adds `[a, a+len)` (clipped to the region) to the free ranges, as
+    /// zero pages.
     fn release(&mut self, a: usize, len: usize) {
         let a0 = a.max(self.start);
         let end = (a + len).min(self.max);
         if a0 >= end {
             return;
         }
-        self.claim(a0, end - a0);
-        let (mut s, mut e) = (a0, end);
-        if let Some((&ps, &pl)) = self.free.range(..s).next_back() {
-            if ps + pl == s {
-                self.free.remove(&ps);
-                s = ps;
-            }
-        }
-        if let Some(&nl) = self.free.get(&e) {
-            self.free.remove(&e);
-            e += nl;
-        }
-        self.free.insert(s, e - s);
+        self.free.insert(a0, end - a0);
+        self.dirty.remove(a0, end - a0);
+        self.foreign.remove(a0, end - a0);
     }
 
     fn is_free(&self, a: usize, len: usize) -> bool {
-        match self.free.range(..=a).next_back() {
-            Some((&s, &l)) => s + l >= a + len,
-            None => false,
-        }
+        self.free.covers(a, len)
     }
 
-    fn alloc(&mut self, len: usize) -> Option<usize> {
+    fn alloc(&mut self, len: usize) -> Option<(usize, Vec<(usize, usize)>)> {
         let a = self
             .free
+            .0
             .iter()
             .find(|(_, l)| **l >= len)
             .map(|(s, _)| *s)?;
-        self.claim(a, len);
-        Some(a)
+        Some((a, self.claim(a, len)))
+    }
+
+    /// Marks free ranges as holding kept (unzeroed) pages again.
+    fn keep_again(&mut self, parts: &[(usize, usize)]) {
+        for &(a, l) in parts {
+            debug_assert!(self.free.covers(a, l));
+            self.dirty.insert(a, l);
+        }
+    }
+
+    /// Whether unmapping `[a, a+len)` may keep its pages for reuse.
+    fn may_keep(&self, a: usize, len: usize) -> bool {
+        len <= KEEP_MAX && self.dirty.total() + len <= KEEP_TOTAL && !self.foreign.overlaps(a, len)
     }
 
     /// Records a `shmat` attachment.
     pub(crate) fn note_shm(&mut self, a: usize, len: usize) {
         self.shm.insert(a, len);
+        self.foreign.insert(a, len);
     }
 
     /// Forgets the attachment at `a` (for `shmdt`): its length.
@@ -134,7 +214,9 @@ impl MmapState {
         if size > self.known {
             let a = align_up(self.known).unwrap_or(self.known).max(self.start);
             if size > a {
-                self.claim(a, size - a);
+                // (kept pages all lie below the size they were unmapped at)
+                let kept = self.claim(a, size - a);
+                debug_assert!(kept.is_empty());
             }
             self.known = size;
         }
@@ -142,7 +224,7 @@ impl MmapState {
 
     /// Free bytes in the region (for tests and diagnostics).
     pub fn free_bytes(&self) -> usize {
-        self.free.values().sum()
+        self.free.total()
     }
 }
 
@@ -232,21 +314,27 @@ pub fn mmap(
         if flags & MAP_FIXED_NOREPLACE != 0 && !(addr >= st.start && st.is_free(addr, len)) {
             return Err(Errno::EXIST.into());
         }
-        st.claim(addr, len);
-        addr
+        // (the kernel mapping below replaces any pages kept there)
+        let _ = st.claim(addr, len);
+        (addr, Vec::new())
     } else if addr != 0 && addr % PAGE == 0 && addr >= st.start && st.is_free(addr, len) {
-        st.claim(addr, len);
-        addr
+        (addr, st.claim(addr, len))
     } else {
         st.alloc(len).ok_or(Errno::NOMEM)?
     };
+    let (a, kept) = a;
     let was_free_anon = !fixed && anon && !shared;
     if let Err(e) = ensure(cx, &mut st, a + len) {
         st.release(a, len);
+        st.keep_again(&kept);
         return Err(e.into());
     }
     if was_free_anon {
-        // A free range is already zero-filled anonymous memory.
+        // A free range is zero-filled anonymous memory, but for pages kept
+        // from an earlier unmapping.
+        for &(k, l) in &kept {
+            cx.mem.zero(k as u32, l)?;
+        }
         return Ok(a as i64);
     }
     let host = cx.mem.buf(a as u32, len)?;
@@ -280,9 +368,17 @@ pub fn mmap(
         )
     };
     match r {
-        Ok(_) => Ok(a as i64),
+        Ok(_) => {
+            if anon && !shared {
+                st.foreign.remove(a, len);
+            } else {
+                st.foreign.insert(a, len);
+            }
+            Ok(a as i64)
+        }
         Err(e) => {
             let _ = zero_pages(cx, a, len);
+            st.foreign.remove(a, len);
             if !fixed {
                 st.release(a, len);
             }
@@ -291,8 +387,11 @@ pub fn mmap(
     }
 }
 
-/// `munmap(addr, len)`: the range reads as zero afterwards and is reused.
-/// Ranges below the mmap region (the guest's static data) are left alone.
+/// `munmap(addr, len)`: the range reads as zero when a mapping takes it
+/// again. Ranges below the mmap region (the guest's static data) are left
+/// alone. A small range of private anonymous memory keeps its pages, which
+/// the next mapping of them zeroes (no page faults then); anything else
+/// gets fresh zero pages now, its memory going back to the system.
 pub fn munmap(cx: &mut WaliCtx, addr: i32, len: i32) -> SysResult {
     let a = addr as u32 as usize;
     let len = len as u32 as usize;
@@ -307,8 +406,13 @@ pub fn munmap(cx: &mut WaliCtx, addr: i32, len: i32) -> SysResult {
     let lo = a.max(st.start);
     let hi = a.saturating_add(len).min(st.max);
     if lo < hi {
-        zero_pages(cx, lo, hi - lo)?;
-        st.release(lo, hi - lo);
+        if st.may_keep(lo, hi - lo) {
+            st.release(lo, hi - lo);
+            st.keep_again(&[(lo, hi.min(size).saturating_sub(lo))]);
+        } else {
+            zero_pages(cx, lo, hi - lo)?;
+            st.release(lo, hi - lo);
+        }
     }
     Ok(0)
 }
@@ -348,10 +452,14 @@ pub fn mremap(
             return Ok(old as i64);
         }
         if old + new_len <= st.max && st.is_free(old + old_len, new_len - old_len) {
-            st.claim(old + old_len, new_len - old_len);
+            let kept = st.claim(old + old_len, new_len - old_len);
             if let Err(e) = ensure(cx, &mut st, old + new_len) {
                 st.release(old + old_len, new_len - old_len);
+                st.keep_again(&kept);
                 return Err(e.into());
+            }
+            for &(k, l) in &kept {
+                cx.mem.zero(k as u32, l)?;
             }
             return Ok(old as i64);
         }
@@ -366,13 +474,16 @@ pub fn mremap(
         if new_addr < old + old_len && old < new_addr + new_len {
             return Err(Errno::INVAL.into());
         }
-        st.claim(new_addr, new_len);
-        new_addr
+        (new_addr, st.claim(new_addr, new_len))
     } else {
         st.alloc(new_len).ok_or(Errno::NOMEM)?
     };
+    // (the kernel's move replaces the destination's pages, kept ones too)
+    let (dest, kept) = dest;
+    let was_foreign = st.foreign.overlaps(old, old_len);
     if let Err(e) = ensure(cx, &mut st, dest + new_len) {
         st.release(dest, new_len);
+        st.keep_again(&kept);
         return Err(e.into());
     }
     let src = cx.mem.buf(old as u32, old_len)?;
@@ -394,6 +505,11 @@ pub fn mremap(
         Ok(_) => {
             zero_pages(cx, old, old_len)?;
             st.release(old, old_len);
+            if was_foreign {
+                st.foreign.insert(dest, new_len);
+            } else {
+                st.foreign.remove(dest, new_len);
+            }
             if new_len > old_len {
                 // The kernel extends an anonymous mapping with zero pages;
                 // nothing else to do.
@@ -402,6 +518,7 @@ pub fn mremap(
         }
         Err(e) => {
             st.release(dest, new_len);
+            st.keep_again(&kept);
             Err(e.into())
         }
     }
@@ -476,20 +593,47 @@ mod tests {
     fn allocator() {
         let mut s = MmapState::default();
         s.init(65536, 65536 + 16 * PAGE);
-        let a = s.alloc(2 * PAGE).unwrap();
+        let a = s.alloc(2 * PAGE).unwrap().0;
         assert_eq!(a, 65536);
-        let b = s.alloc(PAGE).unwrap();
+        let b = s.alloc(PAGE).unwrap().0;
         assert_eq!(b, 65536 + 2 * PAGE);
         s.release(a, 2 * PAGE);
-        assert_eq!(s.alloc(PAGE).unwrap(), a, "reuse lowest");
+        assert_eq!(s.alloc(PAGE).unwrap().0, a, "reuse lowest");
         s.release(a, PAGE);
         s.release(b, PAGE);
         assert_eq!(s.free_bytes(), 16 * PAGE);
-        assert_eq!(s.free.len(), 1, "merged");
+        assert_eq!(s.free.0.len(), 1, "merged");
         s.release(b, PAGE);
         assert_eq!(s.free_bytes(), 16 * PAGE, "double release is harmless");
         assert!(s.alloc(17 * PAGE).is_none());
         s.sync(65536 * 2);
         assert!(!s.is_free(65536, PAGE), "foreign growth claimed");
+    }
+
+    #[test]
+    fn kept_pages() {
+        let mut s = MmapState::default();
+        s.init(65536, 65536 + 64 * PAGE);
+        let (a, kept) = s.alloc(4 * PAGE).unwrap();
+        assert!(kept.is_empty());
+        assert!(s.may_keep(a, 4 * PAGE));
+        s.release(a, 4 * PAGE);
+        s.keep_again(&[(a, 4 * PAGE)]);
+        // a smaller mapping takes part of the kept range, and only that
+        let (b, kept) = s.alloc(PAGE).unwrap();
+        assert_eq!((b, kept), (a, vec![(a, PAGE)]));
+        let (c, kept) = s.alloc(8 * PAGE).unwrap();
+        assert_eq!((c, kept), (a + PAGE, vec![(a + PAGE, 3 * PAGE)]));
+        assert_eq!(s.dirty.total(), 0);
+        // a file or shared mapping is never kept; nor a large unmapping
+        s.foreign.insert(c, PAGE);
+        assert!(!s.may_keep(c, 2 * PAGE) && s.may_keep(c + PAGE, PAGE));
+        assert!(!s.may_keep(c, KEEP_MAX + PAGE));
+        s.release(c, 8 * PAGE);
+        assert!(
+            !s.foreign.overlaps(c, 8 * PAGE),
+            "a release resets the pages"
+        );
+        assert!(s.is_free(c, 8 * PAGE) && s.dirty.total() == 0);
     }
 }
