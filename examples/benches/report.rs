@@ -229,12 +229,12 @@ end
 io.write(check + ItemCheck(long), "\n")
 "#;
 
-/// The engines besides the default one, with the flags that pick them:
-/// wasmer, and wasmer's LLVM compiler (the optimizing tier) when the bench
-/// is built with the feature `llvm`.
 /// Whole processes per command in a start-up row.
 const STARTS: usize = 50;
 
+/// The engines besides the default one, with the flags that pick them:
+/// wasmer, and wasmer's LLVM compiler (the optimizing tier) when the bench
+/// is built with the feature `llvm`.
 const OTHER_ENGINES: &[(&str, &[&str])] = &[
     ("wasmer", &["--engine", "wasmer"]),
     #[cfg(feature = "llvm")]
