@@ -94,24 +94,32 @@ pub fn plan(info: &ModuleInfo, plan: &mut Plan, out: &mut Outcome) -> Result<(),
     // changes a table (then the exact-type tables could go stale).
     let mut site_types: BTreeSet<u32> = BTreeSet::new();
     let mut mutates_tables = false;
-    for body in &info.bodies {
-        let mut r = body.get_operators_reader()?;
+    let scans = super::module::par::map(info.bodies.len(), |i| {
+        let mut types = BTreeSet::new();
+        let mut mutates = false;
+        let mut r = info.bodies[i].get_operators_reader()?;
         while !r.eof() {
             match r.read()? {
                 Operator::CallIndirect {
                     type_index,
                     table_index: 0,
                 } => {
-                    site_types.insert(type_index);
+                    types.insert(type_index);
                 }
                 Operator::TableSet { .. }
                 | Operator::TableGrow { .. }
                 | Operator::TableFill { .. }
                 | Operator::TableCopy { .. }
-                | Operator::TableInit { .. } => mutates_tables = true,
+                | Operator::TableInit { .. } => mutates = true,
                 _ => {}
             }
         }
+        Ok::<_, Error>((types, mutates))
+    });
+    for scan in scans {
+        let (types, mutates) = scan?;
+        site_types.extend(types);
+        mutates_tables |= mutates;
     }
     let mut total = 0;
     let table_size = info.table0_min.max(info.table0.len() as u64);

@@ -45,13 +45,13 @@ pub fn promote(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize,
     let arity = Arity::new(info);
     let mut plan = Plan::default();
     let mut slots = 0;
-    for (i, body) in info.bodies.iter().enumerate() {
-        let body = with_all_features(body);
+    let one = |i: usize| -> Result<Option<(u32, Function, usize)>, Error> {
+        let body = with_all_features(&info.bodies[i]);
         let mut r = body.get_operators_reader()?;
         // A frame's prologue reads `__stack_pointer` first.
         let first = r.read()?;
         if first != (Operator::GlobalGet { global_index: sp }) {
-            continue;
+            return Ok(None);
         }
         let mut ops = vec![first];
         while !r.eof() {
@@ -60,16 +60,21 @@ pub fn promote(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize,
         let func = info.num_func_imports + i as u32;
         let params = info.sig_of_func(func).map_or(0, |s| s.params.len() as u32);
         let Some(accesses) = analyze(&ops, sp, params, &arity) else {
-            continue;
+            return Ok(None);
         };
         let promoted = promotable(&accesses);
         if promoted.is_empty() {
-            continue;
+            return Ok(None);
         }
-        slots += promoted.len();
         let f = emit(info, func, &body, &ops, &accesses, &promoted)
             .map_err(|why| Error(format!("frame promotion in function {func}: {why}")))?;
-        plan.bodies.insert(func, f);
+        Ok(Some((func, f, promoted.len())))
+    };
+    for done in super::module::par::map(info.bodies.len(), one) {
+        if let Some((func, f, n)) = done? {
+            slots += n;
+            plan.bodies.insert(func, f);
+        }
     }
     if plan.bodies.is_empty() {
         return Ok(None);

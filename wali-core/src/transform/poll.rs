@@ -227,14 +227,15 @@ fn on_cycles(info: &ModuleInfo) -> Option<(Vec<bool>, bool)> {
             .map(|i| i as usize)
             .filter(|i| *i < n)
     };
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
     let mut any_loop = false;
-    for (i, body) in info.bodies.iter().enumerate() {
-        let mut r = body.get_operators_reader().ok()?;
+    let scans = super::module::par::map(n, |i| {
+        let mut to_of = Vec::new();
+        let mut has_loop = false;
+        let mut r = info.bodies[i].get_operators_reader().ok()?;
         while !r.eof() {
             let to = match r.read().ok()? {
                 Operator::Loop { .. } => {
-                    any_loop = true;
+                    has_loop = true;
                     None
                 }
                 Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
@@ -246,11 +247,17 @@ fn on_cycles(info: &ModuleInfo) -> Option<(Vec<bool>, bool)> {
                 | Operator::ReturnCallRef { .. } => Some(indirect),
                 _ => None,
             };
-            if let Some(to) = to {
-                edges[i].push(to);
-            }
+            to_of.extend(to);
         }
+        Some((to_of, has_loop))
+    });
+    let mut edges: Vec<Vec<usize>> = Vec::with_capacity(n + 1);
+    for scan in scans {
+        let (to, has_loop) = scan?;
+        any_loop |= has_loop;
+        edges.push(to);
     }
+    edges.push(Vec::new());
     edges[indirect].extend(info.referenced_funcs.iter().filter_map(|f| defined(*f)));
     for e in &mut edges {
         e.sort_unstable();

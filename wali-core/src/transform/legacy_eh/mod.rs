@@ -42,18 +42,26 @@ use wasmparser::Operator;
 /// new module and how many functions changed, or `None` when none uses it.
 pub fn translate(wasm: &[u8], info: &ModuleInfo) -> Result<Option<(Vec<u8>, usize)>, Error> {
     let mut plan = Plan::default();
-    for (i, body) in info.bodies.iter().enumerate() {
+    // which bodies have a `try` (read side by side; few or none do)
+    let uses = super::module::par::map(info.bodies.len(), |i| {
+        let body = with_all_features(&info.bodies[i]);
+        let mut r = body.get_operators_reader()?;
+        while !r.eof() {
+            if matches!(r.read()?, Operator::Try { .. }) {
+                return Ok(true);
+            }
+        }
+        Ok::<_, Error>(false)
+    });
+    for (i, (body, uses)) in info.bodies.iter().zip(uses).enumerate() {
+        if !uses? {
+            continue;
+        }
         let body = with_all_features(body);
         let mut r = body.get_operators_reader()?;
         let mut ops = Vec::new();
-        let mut legacy = false;
         while !r.eof() {
-            let op = r.read()?;
-            legacy |= matches!(op, Operator::Try { .. });
-            ops.push(op);
-        }
-        if !legacy {
-            continue;
+            ops.push(r.read()?);
         }
         let func = info.num_func_imports + i as u32;
         let f = emit::function(info, &mut plan, func, &body, &ops)

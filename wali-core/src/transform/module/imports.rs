@@ -7,6 +7,7 @@ use super::{enc_val, ModuleInfo, Sig};
 use crate::transform::Error;
 use wasm_encoder::reencode::{self, Reencode};
 
+#[derive(Clone, Copy)]
 struct AddImports<'n> {
     /// Imported functions of the original module.
     imported: u32,
@@ -17,6 +18,30 @@ struct AddImports<'n> {
 
 impl Reencode for AddImports<'_> {
     type Error = std::convert::Infallible;
+
+    /// Every body re-encoded (its calls renumbered), side by side on the
+    /// machine's cores.
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let bodies = section.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let me = *self;
+        let done = super::par::map(bodies.len(), |i| {
+            let mut me = me;
+            let mut f = me.new_function_with_parsed_locals(&bodies[i])?;
+            let mut r = bodies[i].get_operators_reader()?;
+            while !r.eof() {
+                f.instruction(&me.parse_instruction(&mut r)?);
+            }
+            Ok::<_, reencode::Error<Self::Error>>(f)
+        });
+        for f in done {
+            code.function(&f?);
+        }
+        Ok(())
+    }
 
     fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
         Ok(if func >= self.imported {

@@ -7,6 +7,7 @@
 
 mod body;
 mod imports;
+pub mod par;
 mod plan;
 mod rebuild;
 

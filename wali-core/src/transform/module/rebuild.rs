@@ -2,6 +2,7 @@
 //! section entries, in the order the binary format requires.
 
 use super::body::remap_body;
+use super::par;
 use super::{enc_val, ModuleInfo, Plan};
 use crate::transform::{memimport, Error};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -107,6 +108,29 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
     let mut tables_done = plan.new_tables.is_empty();
     let mut elems_done = plan.new_tables.is_empty();
     let mut code: Option<wasm_encoder::CodeSection> = None;
+    // The bodies the plan's mappings change, re-encoded side by side on
+    // the machine's cores (in the order of the code section).
+    let mut remapped = par::map(info.bodies.len(), |i| {
+        let func = info.num_func_imports + i as u32;
+        let body = &info.bodies[i];
+        if plan.bodies.contains_key(&func) {
+            return None;
+        }
+        match plan.touches(func, body) {
+            Ok(false) => None,
+            Ok(true) => {
+                let params = info
+                    .func_types
+                    .get(func as usize)
+                    .and_then(|t| info.types.get(*t as usize))
+                    .and_then(|t| t.as_ref())
+                    .map_or(0, |t| t.params.len() as u32);
+                Some(remap_body(plan, func, params, body))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
+    .into_iter();
     let mut body_index = 0u32;
     let mut seen_funcs_section = false;
     // Section ids in their required order, for placing new sections.
@@ -309,16 +333,11 @@ pub fn rebuild(wasm: &[u8], info: &ModuleInfo, plan: &Plan) -> Result<Vec<u8>, E
                 let func = info.num_func_imports + body_index;
                 body_index += 1;
                 let c = code.as_mut().expect("code section started");
+                let pre = remapped.next().flatten();
                 if let Some(f) = plan.bodies.get(&func) {
                     c.function(f);
-                } else if plan.touches(func, &body)? {
-                    let params = info
-                        .func_types
-                        .get(func as usize)
-                        .and_then(|t| info.types.get(*t as usize))
-                        .and_then(|t| t.as_ref())
-                        .map_or(0, |t| t.params.len() as u32);
-                    c.function(&remap_body(plan, func, params, &body)?);
+                } else if let Some(f) = pre {
+                    c.function(&f?);
                 } else {
                     c.raw(&wasm[body.range()]);
                 }

@@ -87,15 +87,20 @@ pub fn plan(
     }
     // Which functions call setjmp?
     let mut callers = Vec::new();
-    for (i, body) in info.bodies.iter().enumerate() {
-        let mut r = body.get_operators_reader()?;
+    let calls = super::module::par::map(info.bodies.len(), |i| {
+        let mut r = info.bodies[i].get_operators_reader()?;
         while !r.eof() {
             if let Operator::Call { function_index } = r.read()? {
                 if Some(function_index) == sj || Some(function_index) == ssj {
-                    callers.push(info.num_func_imports + i as u32);
-                    break;
+                    return Ok(true);
                 }
             }
+        }
+        Ok::<_, Error>(false)
+    });
+    for (i, calls) in calls.into_iter().enumerate() {
+        if calls? {
+            callers.push(info.num_func_imports + i as u32);
         }
     }
     let Some(sp) = info.stack_pointer() else {
