@@ -865,3 +865,28 @@ fn promoted_frame_slots_keep_c_semantics_on_both_engines() {
         );
     }
 }
+
+/// Short leaf functions copied into their callers (the inlining
+/// transform) give what their calls give: arguments in order, `return` and
+/// branches to the function's label from any depth, locals zero at every
+/// call, other number types, no result; and what is not inlined (a loop, a
+/// call, a long body) still runs. The same guest without the transform is
+/// the control.
+#[test]
+fn inlined_leaf_functions_behave_as_their_calls_on_both_engines() {
+    let wat = include_str!("../guests/inline.wat");
+    let wasm = wat::parse_str(wat).unwrap();
+    for &engine in wali_tests::ENGINES {
+        assert_eq!(
+            wali_tests::run_wat_on(engine, wat, ctx()).unwrap(),
+            Outcome::Exited(77),
+            "{engine:?}"
+        );
+    }
+    let r = wali_tests::runner().transforms(wali::TransformOptions {
+        inline: false,
+        ..Default::default()
+    });
+    let module = r.load_bytes(&wasm).unwrap();
+    assert_eq!(r.run(&module, ctx()).unwrap(), Outcome::Exited(77));
+}

@@ -127,7 +127,14 @@ fn config_hash(engine: impl Hash, opts: &Options) -> u64 {
         opts.fuel,
     )
         .hash(&mut h);
-    (opts.spawn, opts.stack, opts.frames, opts.static_data).hash(&mut h);
+    (
+        opts.spawn,
+        opts.stack,
+        opts.frames,
+        opts.static_data,
+        opts.inline,
+    )
+        .hash(&mut h);
     h.finish()
 }
 
@@ -208,7 +215,7 @@ mod tests {
     #[test]
     fn each_transform_option_changes_the_key() {
         let d = Options::default();
-        let flips: [fn(&mut Options); 10] = [
+        let flips: [fn(&mut Options); 11] = [
             |o| o.setjmp ^= true,
             |o| o.fn_casts ^= true,
             |o| o.exit_on_return ^= true,
@@ -219,6 +226,7 @@ mod tests {
             |o| o.stack ^= true,
             |o| o.frames ^= true,
             |o| o.static_data ^= true,
+            |o| o.inline ^= true,
         ];
         let base = config_hash(1u8, &d);
         for (i, flip) in flips.iter().enumerate() {

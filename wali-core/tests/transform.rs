@@ -105,6 +105,7 @@ fn setjmp_module_validates_and_needs_exceptions() {
         stack: false,
         frames: false,
         static_data: false,
+        inline: false,
     };
     assert!(transform(&m, &none).unwrap().wasm.is_none());
 }
@@ -913,4 +914,45 @@ fn static_data_becomes_active_where_one_instance_owns_the_memory() {
         assert!(out.wasm.is_none(), "{:?}", out.applied);
         assert!(out.notes.iter().any(|n| n.contains(why)), "{:?}", out.notes);
     }
+}
+
+#[test]
+fn short_leaf_functions_are_copied_into_their_callers() {
+    let opts = Options {
+        inline: true,
+        ..Options::NONE
+    };
+    let m = wat::parse_str(include_str!("../../tests/guests/inline.wat")).unwrap();
+    let out = transform(&m, &opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a == "inlining: 20 calls of short leaf functions in 2 functions"),
+        "{:?}",
+        out.applied
+    );
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    let start = func_text(&text, "_start");
+    for leaf in [
+        "sub", "clamp", "fresh", "maybe", "nonzero", "pick", "scale", "put", "nothing",
+    ] {
+        assert!(
+            !start.contains(&format!("call ${leaf}\n")),
+            "{leaf}: {start}"
+        );
+    }
+    // a loop, a call or too many operators: still called
+    for kept in ["sum", "twice", "long", "check"] {
+        assert!(
+            start.contains(&format!("call ${kept}\n")),
+            "{kept}: {start}"
+        );
+    }
+    assert!(!func_text(&text, "twice").contains("call $sub"), "{text}");
+    // the leaves themselves stay (a table or an export may still reach them)
+    assert!(text.contains("(func $sub "), "{text}");
+    // off: left as it is
+    assert!(transform(&m, &Options::NONE).unwrap().wasm.is_none());
 }

@@ -32,11 +32,15 @@
 //! * **static data** (`data`): the passive data segments a module without
 //!   threads copies in at every start become active segments, which an
 //!   engine can map copy-on-write from the compiled module.
+//! * **inlining** (`inline`): a short function that calls nothing and has
+//!   no loop is copied into each direct call of it; it runs last, on what
+//!   the others produced.
 
 mod casts;
 mod clone;
 mod data;
 mod frames;
+mod inline;
 mod legacy_eh;
 pub mod memimport;
 mod module;
@@ -49,7 +53,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 19;
+pub const VERSION: u32 = 20;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +86,9 @@ pub struct Options {
     /// memory at every start made active, so an engine can map them
     /// copy-on-write from the compiled module instead.
     pub static_data: bool,
+    /// Short leaf functions (no call, no loop) copied into their direct
+    /// call sites.
+    pub inline: bool,
 }
 
 impl Options {
@@ -97,6 +104,7 @@ impl Options {
         stack: false,
         frames: false,
         static_data: false,
+        inline: false,
     };
 }
 
@@ -113,6 +121,7 @@ impl Default for Options {
             stack: true,
             frames: true,
             static_data: true,
+            inline: true,
         }
     }
 }
@@ -310,14 +319,26 @@ pub fn transform(wasm: &[u8], opts: &Options) -> Result<Outcome, Error> {
     if opts.static_data {
         data::plan(&info, &mut plan, &mut out);
     }
-    if plan.is_empty() {
-        out.wasm = with_imports
+    out.wasm = if plan.is_empty() {
+        with_imports
             .clone()
             .or_else(|| promoted.clone())
-            .or_else(|| translated.clone());
-        return Ok(out);
+            .or_else(|| translated.clone())
+    } else {
+        Some(module::rebuild(wasm, &info, &plan)?)
+    };
+    // Inlining last: a function is a leaf only if no other transform gave
+    // it a call.
+    if opts.inline {
+        let wasm = out.wasm.as_deref().unwrap_or(wasm);
+        let info = ModuleInfo::parse(wasm)?;
+        if let Some((bytes, sites, funcs)) = inline::inline(wasm, &info)? {
+            out.applied.push(format!(
+                "inlining: {sites} calls of short leaf functions in {funcs} functions"
+            ));
+            out.wasm = Some(bytes);
+        }
     }
-    out.wasm = Some(module::rebuild(wasm, &info, &plan)?);
     Ok(out)
 }
 
