@@ -314,6 +314,9 @@ pub fn run(wasm: &[u8]) -> std::result::Result<(), String> {
     use wasmtime::{Caller, Config, Engine, Linker, Module, Store};
     let mut c = Config::new();
     c.wasm_exceptions(true);
+    // the signal-poll transform's flag lives in a shared memory of its own
+    c.wasm_threads(true);
+    c.shared_memory(true);
     let engine = Engine::new(&c).map_err(|e| format!("engine: {e}"))?;
     let module = Module::new(&engine, wasm).map_err(|e| format!("compile: {e:#}"))?;
     let mut linker: Linker<()> = Linker::new(&engine);
