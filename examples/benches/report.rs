@@ -16,7 +16,9 @@
 //! inserts in one transaction and an aggregate, vs native `sqlite3`, and vs
 //! `SQLITE_NATIVE_MUSL=.../sqlite3` when given),
 //! `MEMCACHED_WASM=.../memcached.wasm`. A workload whose input is missing
-//! is skipped with a line saying so.
+//! is skipped with a line saying so. `WALI_RUN_FIXED=.../wali-run`, a
+//! `wali-run` built as README.md's static build at a fixed address, adds
+//! warm-start rows for it beside the bench's own build.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -241,6 +243,41 @@ const OTHER_ENGINES: &[(&str, &[&str])] = &[
     ("wasmer-llvm", &["--engine", "wasmer-llvm"]),
 ];
 
+/// A second build of `wali-run` to time warm starts with, when
+/// `WALI_RUN_FIXED` names one (README.md's static build at a fixed
+/// address): its own rows beside the bench's build, its own cache.
+fn fixed_build() -> Option<PathBuf> {
+    std::env::var_os("WALI_RUN_FIXED").map(PathBuf::from)
+}
+
+/// A warm start of `guest ARGS` by the `WALI_RUN_FIXED` build: the
+/// minimum of [`STARTS`] beside `native`, as a row.
+fn fixed_start_row(
+    what: &str,
+    cache: &Path,
+    guest: &std::ffi::OsStr,
+    args: &'static [&'static str],
+    native: impl FnMut() -> Command,
+) {
+    let Some(bin) = fixed_build() else {
+        return;
+    };
+    let cache = cache.join("fixed");
+    let start = || {
+        let mut c = Command::new(&bin);
+        c.env("WALI_CACHE_DIR", &cache).arg(guest).args(args);
+        c
+    };
+    let (w, n) = start_min(start, native, STARTS);
+    row(
+        &format!("{what}, warm, static build at a fixed address: minimum of {STARTS} (ms)"),
+        w,
+        n,
+        1e6,
+        "ms",
+    );
+}
+
 fn with_arg(mut c: Command, a: &str) -> Command {
     c.arg(a);
     c
@@ -431,6 +468,7 @@ fn main() {
                     "ms",
                 );
             }
+            fixed_start_row("lua -e ''", &cache, &lua, &["-e", ""], native);
             for depth in ["15", "16"] {
                 let run = |extra: &'static [&'static str]| {
                     let (lua, script, c) = (lua.clone(), script.clone(), cache.clone());
@@ -655,6 +693,7 @@ fn main() {
                     "ms",
                 );
             }
+            fixed_start_row("bash -c true", &cache, &bash, &["-c", "true"], native);
             let bytes = std::fs::read(&bash).unwrap();
             let t = median(
                 (0..3)
