@@ -243,39 +243,76 @@ const OTHER_ENGINES: &[(&str, &[&str])] = &[
     ("wasmer-llvm", &["--engine", "wasmer-llvm"]),
 ];
 
-/// A second build of `wali-run` to time warm starts with, when
-/// `WALI_RUN_FIXED` names one (README.md's static build at a fixed
-/// address): its own rows beside the bench's build, its own cache.
-fn fixed_build() -> Option<PathBuf> {
-    std::env::var_os("WALI_RUN_FIXED").map(PathBuf::from)
+/// One way of starting `wali-run` for the warm-start rows: which binary,
+/// the flags that pick its engine, its cache directory, and what its rows
+/// say between "warm" and "minimum".
+struct Variant {
+    bin: PathBuf,
+    flags: &'static [&'static str],
+    cache: PathBuf,
+    label: String,
 }
 
-/// A warm start of `guest ARGS` by the `WALI_RUN_FIXED` build: the
-/// minimum of [`STARTS`] beside `native`, as a row.
-fn fixed_start_row(
+/// The warm-start variants, the default first: the bench's own build on
+/// the default engine, the same build on each of [`OTHER_ENGINES`], and,
+/// when `WALI_RUN_FIXED` names one, a second build (README.md's static
+/// build at a fixed address) with a cache of its own.
+fn variants(cache: &Path) -> Vec<Variant> {
+    let own = PathBuf::from(env!("CARGO_BIN_EXE_wali-run"));
+    let mut v = vec![Variant {
+        bin: own.clone(),
+        flags: &[],
+        cache: cache.to_path_buf(),
+        label: ": cached, ".into(),
+    }];
+    for (tier, flags) in OTHER_ENGINES {
+        v.push(Variant {
+            bin: own.clone(),
+            flags,
+            cache: cache.to_path_buf(),
+            label: format!(", {tier}: "),
+        });
+    }
+    if let Some(bin) = std::env::var_os("WALI_RUN_FIXED") {
+        v.push(Variant {
+            bin: bin.into(),
+            flags: &[],
+            cache: cache.join("fixed"),
+            label: ", static build at a fixed address: ".into(),
+        });
+    }
+    v
+}
+
+/// A row: its name, wali's time, the native time beside it.
+type Row = (String, Option<Duration>, Option<Duration>);
+
+/// Warm starts of `guest ARGS` by each variant, each the minimum of
+/// [`STARTS`] interleaved with `native`: one row per variant, in the order
+/// of [`variants`].
+fn warm_starts(
     what: &str,
-    cache: &Path,
+    variants: &[Variant],
     guest: &std::ffi::OsStr,
-    args: &'static [&'static str],
-    native: impl FnMut() -> Command,
-) {
-    let Some(bin) = fixed_build() else {
-        return;
-    };
-    let cache = cache.join("fixed");
-    let start = || {
-        let mut c = Command::new(&bin);
-        c.env("WALI_CACHE_DIR", &cache).arg(guest).args(args);
-        c
-    };
-    let (w, n) = start_min(start, native, STARTS);
-    row(
-        &format!("{what}, warm, static build at a fixed address: minimum of {STARTS} (ms)"),
-        w,
-        n,
-        1e6,
-        "ms",
-    );
+    args: &[&str],
+    mut native: impl FnMut() -> Command,
+) -> Vec<Row> {
+    variants
+        .iter()
+        .map(|v| {
+            let start = || {
+                let mut c = Command::new(&v.bin);
+                c.env("WALI_CACHE_DIR", &v.cache)
+                    .args(v.flags)
+                    .arg(guest)
+                    .args(args);
+                c
+            };
+            let (w, n) = start_min(start, &mut native, STARTS);
+            let name = format!("{what}, warm{}minimum of {STARTS} (ms)", v.label);
+            (name, w, n)
+        })
+        .collect()
 }
 
 fn with_arg(mut c: Command, a: &str) -> Command {
@@ -434,41 +471,16 @@ fn main() {
         Some(lua) => {
             let script = dir.path().join("binarytrees.lua");
             std::fs::write(&script, BINARY_TREES).unwrap();
-            let start = |flags: &'static [&'static str]| {
-                let (lua, c) = (lua.clone(), cache.clone());
-                move || {
-                    let mut cmd = wali_run();
-                    cmd.env("WALI_CACHE_DIR", &c)
-                        .args(flags)
-                        .arg(&lua)
-                        .args(["-e", ""]);
-                    cmd
-                }
-            };
             let native = || {
                 let mut c = Command::new("lua5.4");
                 c.args(["-e", ""]);
                 c
             };
-            let (w, n) = start_min(start(&[]), native, STARTS);
-            row(
-                &format!("lua -e '', warm: cached, minimum of {STARTS} (ms)"),
-                w,
-                n,
-                1e6,
-                "ms",
-            );
-            for (tier, flags) in OTHER_ENGINES {
-                let (o, n) = start_min(start(flags), native, STARTS);
-                row(
-                    &format!("lua -e '', warm, {tier}: minimum of {STARTS} (ms)"),
-                    o,
-                    n,
-                    1e6,
-                    "ms",
-                );
+            for (name, w, n) in
+                warm_starts("lua -e ''", &variants(&cache), &lua, &["-e", ""], native)
+            {
+                row(&name, w, n, 1e6, "ms");
             }
-            fixed_start_row("lua -e ''", &cache, &lua, &["-e", ""], native);
             for depth in ["15", "16"] {
                 let run = |extra: &'static [&'static str]| {
                     let (lua, script, c) = (lua.clone(), script.clone(), cache.clone());
@@ -652,48 +664,29 @@ fn main() {
                 },
                 3,
             );
-            let warm_cmd = |flags: &'static [&'static str]| {
-                let (bash, cache) = (bash.clone(), cache.clone());
-                move || {
-                    let mut c = wali_run();
-                    c.env("WALI_CACHE_DIR", &cache)
-                        .args(flags)
-                        .arg(&bash)
-                        .args(["-c", "true"]);
-                    c
-                }
-            };
             let native = || {
                 let mut c = Command::new("bash");
                 c.args(["-c", "true"]);
                 c
             };
-            let (warm, nat) = start_min(warm_cmd(&[]), native, STARTS);
+            let warm = warm_starts(
+                "bash -c true",
+                &variants(&cache),
+                &bash,
+                &["-c", "true"],
+                native,
+            );
+            // the cold start beside the native time of the first warm row
             row(
                 "bash -c true, cold: transform + compile (ms)",
                 cold,
-                nat,
+                warm[0].2,
                 1e6,
                 "ms",
             );
-            row(
-                &format!("bash -c true, warm: cached, minimum of {STARTS} (ms)"),
-                warm,
-                nat,
-                1e6,
-                "ms",
-            );
-            for (tier, flags) in OTHER_ENGINES {
-                let (o, n) = start_min(warm_cmd(flags), native, STARTS);
-                row(
-                    &format!("bash -c true, warm, {tier}: minimum of {STARTS} (ms)"),
-                    o,
-                    n,
-                    1e6,
-                    "ms",
-                );
+            for (name, w, n) in warm {
+                row(&name, w, n, 1e6, "ms");
             }
-            fixed_start_row("bash -c true", &cache, &bash, &["-c", "true"], native);
             let bytes = std::fs::read(&bash).unwrap();
             let t = median(
                 (0..3)
