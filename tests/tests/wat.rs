@@ -866,6 +866,28 @@ fn promoted_frame_slots_keep_c_semantics_on_both_engines() {
     }
 }
 
+/// Narrow C locals kept in locals by frame promotion read back as they do
+/// in memory: zero- and sign-extended from 8, 16 and 32 bits, in i32 and
+/// i64 (`narrow.wat` exits with the bits of the checks that failed). The
+/// same guest without frame promotion is the control.
+#[test]
+fn promoted_narrow_slots_extend_as_their_loads_on_both_engines() {
+    let wat = include_str!("../guests/narrow.wat");
+    for &engine in wali_tests::ENGINES {
+        assert_eq!(
+            wali_tests::run_wat_on(engine, wat, ctx()).unwrap(),
+            Outcome::Exited(0),
+            "{engine:?}"
+        );
+    }
+    let r = wali_tests::runner().transforms(wali::TransformOptions {
+        frames: false,
+        ..Default::default()
+    });
+    let module = r.load_bytes(&wat::parse_str(wat).unwrap()).unwrap();
+    assert_eq!(r.run(&module, ctx()).unwrap(), Outcome::Exited(0));
+}
+
 /// Short leaf functions copied into their callers (the inlining
 /// transform) give what their calls give: arguments in order, `return` and
 /// branches to the function's label from any depth, locals zero at every

@@ -813,6 +813,49 @@ fn frame_slots_become_locals_only_where_the_frame_stays_private() {
     assert!(transform(&m, &Options::NONE).unwrap().wasm.is_none());
 }
 
+/// Narrow C locals (`char`, `short`, i64 values stored in 8, 16 or 32
+/// bits) become locals too, each load taking the low bytes as it did; a
+/// slot stored as i32 and read as i64 stays in memory. Their values are
+/// checked on both engines in tests/tests/wat.rs.
+#[test]
+fn narrow_frame_slots_become_locals_with_their_loads_extending() {
+    let opts = Options {
+        frames: true,
+        ..Options::NONE
+    };
+    let m = wat::parse_str(include_str!("../../tests/guests/narrow.wat")).unwrap();
+    let out = transform(&m, &opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    assert!(
+        out.applied
+            .iter()
+            .any(|a| a == "frames: 5 C stack slots of 1 functions kept in locals"),
+        "{:?}",
+        out.applied
+    );
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    let f = func_text(&text, "narrow");
+    // only the slot of two value types is still loaded and stored
+    assert_eq!(f.matches("load").count(), 1, "{f}");
+    assert_eq!(f.matches("store").count(), 1, "{f}");
+    assert!(
+        f.contains("i64.load8_u offset=12") && f.contains("i32.store8 offset=12"),
+        "{f}"
+    );
+    for widened in [
+        "i32.extend8_s",
+        "i32.extend16_s",
+        "i64.extend8_s",
+        "i64.extend16_s",
+        "i64.extend32_s",
+        "i32.const 65535",
+        "i64.const 4294967295",
+    ] {
+        assert!(f.contains(widened), "{widened}: {f}");
+    }
+}
+
 /// LLVM's start function for a shared memory (`wasm-ld --shared-memory`):
 /// the first instance sets the TLS base, copies the passive segments in
 /// and zeroes `.bss` (with `fill`); `other` is `_start`'s body.

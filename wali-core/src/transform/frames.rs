@@ -10,7 +10,12 @@
 //! value the epilogue or a call's prologue gives `__stack_pointer`), no other
 //! code can reach the frame: no pointer into it exists. Each slot whose
 //! accesses all have one width and type then becomes a local, and the
-//! engine keeps it in a register.
+//! engine keeps it in a register. A slot every access of which is narrow
+//! (an `i32.store8` of a C `char` and its `i32.load8_s`, a `short`'s
+//! 16-bit accesses), all of one width and value type, becomes a local
+//! too: a store keeps the whole value, and each load takes its low bytes
+//! as the load did (`i32.and` of a mask, or `extend8_s`/`extend16_s`/
+//! `extend32_s`).
 //!
 //! Conservative by construction: a function is left as it is when `fp`
 //! flows anywhere else (a call argument, a stored value, a local stored
@@ -126,15 +131,31 @@ impl Val {
     }
 }
 
+/// What a frame access can be kept in: a local of this type, the access
+/// full-width or narrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Full(ValType),
+    Narrow(ValType),
+}
+
+impl Kind {
+    fn local_type(self) -> ValType {
+        match self {
+            Kind::Full(t) | Kind::Narrow(t) => t,
+        }
+    }
+}
+
 /// One load or store of the frame.
 #[derive(Debug)]
 struct Access {
     /// Byte offset in the frame and width.
     off: i64,
     width: i64,
-    /// `Some`: a full-width access of this type (promotable); `None`: a
-    /// narrow or otherwise pinned one.
-    ty: Option<ValType>,
+    /// `Some`: what a local holding the slot would be for this access;
+    /// `None`: it pins its slot (its address cannot be removed).
+    kind: Option<Kind>,
     load: bool,
     /// The operator, and those that made its address.
     at: usize,
@@ -156,19 +177,43 @@ fn full(op: &Operator) -> Option<(ValType, i64, bool, wasmparser::MemArg)> {
     })
 }
 
-fn narrow(op: &Operator) -> Option<(i64, bool, wasmparser::MemArg)> {
+/// A narrow load or store: its value type, width, whether it loads.
+fn narrow(op: &Operator) -> Option<(ValType, i64, bool, wasmparser::MemArg)> {
     use Operator as O;
+    use ValType::{I32, I64};
     Some(match op {
-        O::I32Load8S { memarg } | O::I32Load8U { memarg } => (1, true, *memarg),
-        O::I32Load16S { memarg } | O::I32Load16U { memarg } => (2, true, *memarg),
-        O::I64Load8S { memarg } | O::I64Load8U { memarg } => (1, true, *memarg),
-        O::I64Load16S { memarg } | O::I64Load16U { memarg } => (2, true, *memarg),
-        O::I64Load32S { memarg } | O::I64Load32U { memarg } => (4, true, *memarg),
-        O::I32Store8 { memarg } | O::I64Store8 { memarg } => (1, false, *memarg),
-        O::I32Store16 { memarg } | O::I64Store16 { memarg } => (2, false, *memarg),
-        O::I64Store32 { memarg } => (4, false, *memarg),
+        O::I32Load8S { memarg } | O::I32Load8U { memarg } => (I32, 1, true, *memarg),
+        O::I32Load16S { memarg } | O::I32Load16U { memarg } => (I32, 2, true, *memarg),
+        O::I64Load8S { memarg } | O::I64Load8U { memarg } => (I64, 1, true, *memarg),
+        O::I64Load16S { memarg } | O::I64Load16U { memarg } => (I64, 2, true, *memarg),
+        O::I64Load32S { memarg } | O::I64Load32U { memarg } => (I64, 4, true, *memarg),
+        O::I32Store8 { memarg } => (I32, 1, false, *memarg),
+        O::I64Store8 { memarg } => (I64, 1, false, *memarg),
+        O::I32Store16 { memarg } => (I32, 2, false, *memarg),
+        O::I64Store16 { memarg } => (I64, 2, false, *memarg),
+        O::I64Store32 { memarg } => (I64, 4, false, *memarg),
         _ => return None,
     })
+}
+
+/// What a narrow load of a promoted slot becomes after its `local.get`:
+/// the low bytes, zero- or sign-extended as the load did.
+fn widen(op: &Operator) -> Vec<Instruction<'static>> {
+    use Instruction as I;
+    use Operator as O;
+    match op {
+        O::I32Load8U { .. } => vec![I::I32Const(0xff), I::I32And],
+        O::I32Load16U { .. } => vec![I::I32Const(0xffff), I::I32And],
+        O::I32Load8S { .. } => vec![I::I32Extend8S],
+        O::I32Load16S { .. } => vec![I::I32Extend16S],
+        O::I64Load8U { .. } => vec![I::I64Const(0xff), I::I64And],
+        O::I64Load16U { .. } => vec![I::I64Const(0xffff), I::I64And],
+        O::I64Load32U { .. } => vec![I::I64Const(0xffff_ffff), I::I64And],
+        O::I64Load8S { .. } => vec![I::I64Extend8S],
+        O::I64Load16S { .. } => vec![I::I64Extend16S],
+        O::I64Load32S { .. } => vec![I::I64Extend32S],
+        _ => Vec::new(),
+    }
 }
 
 /// The frame accesses of a function whose frame pointer never escapes;
@@ -209,9 +254,9 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
     let tagged = |stack: &[Val]| stack.iter().any(Val::is_fp);
     for (i, op) in ops.iter().enumerate() {
         let access = full(op)
-            .map(|(t, w, l, m)| (Some(t), w, l, m))
-            .or_else(|| narrow(op).map(|(w, l, m)| (None, w, l, m)));
-        if let Some((ty, width, load, m)) = access {
+            .map(|(t, w, l, m)| (Kind::Full(t), w, l, m))
+            .or_else(|| narrow(op).map(|(t, w, l, m)| (Kind::Narrow(t), w, l, m)));
+        if let Some((kind, width, load, m)) = access {
             if !load && pop(&mut stack, &frames).is_fp() {
                 return None; // the frame's address is stored
             }
@@ -228,7 +273,7 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
                 accesses.push(Access {
                     off,
                     width,
-                    ty: if made_by.is_empty() { None } else { ty },
+                    kind: (!made_by.is_empty()).then_some(kind),
                     load,
                     at: i,
                     made_by,
@@ -404,13 +449,14 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
     Some(accesses)
 }
 
-/// The slots (offset -> type) every access of which is a full-width access
-/// of one type, overlapping no other access.
+/// The slots (offset -> local type) every access of which is of one width
+/// and kind (full-width of one type, or narrow of one value type),
+/// overlapping no other access.
 fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
-    let mut by_off: HashMap<i64, (i64, Option<ValType>)> = HashMap::new();
+    let mut by_off: HashMap<i64, (i64, Option<Kind>)> = HashMap::new();
     let mut pinned = Vec::new();
     for a in accesses {
-        match (by_off.get(&a.off), a.ty) {
+        match (by_off.get(&a.off), a.kind) {
             (_, None) => pinned.push((a.off, a.width)),
             (None, Some(t)) => {
                 by_off.insert(a.off, (a.width, Some(t)));
@@ -431,7 +477,7 @@ fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
                     .iter()
                     .all(|&(o, rw)| (o == lo && rw == *w) || o + rw <= lo || hi <= o)
         })
-        .filter_map(|(off, (_, t))| Some((off, t?)))
+        .filter_map(|(off, (_, k))| Some((off, k?.local_type())))
         .collect()
 }
 
@@ -456,7 +502,7 @@ fn emit(
         ));
     }
     let mut removed = vec![false; ops.len()];
-    let mut replaced: HashMap<usize, Instruction<'static>> = HashMap::new();
+    let mut replaced: HashMap<usize, Vec<Instruction<'static>>> = HashMap::new();
     for a in accesses {
         let Some(&l) = local_of.get(&a.off) else {
             continue;
@@ -467,9 +513,11 @@ fn emit(
         replaced.insert(
             a.at,
             if a.load {
-                Instruction::LocalGet(l)
+                let mut get = vec![Instruction::LocalGet(l)];
+                get.extend(widen(&ops[a.at]));
+                get
             } else {
-                Instruction::LocalSet(l)
+                vec![Instruction::LocalSet(l)]
             },
         );
     }
@@ -479,8 +527,10 @@ fn emit(
             continue;
         }
         match replaced.get(&i) {
-            Some(ins) => {
-                f.instruction(ins);
+            Some(seq) => {
+                for ins in seq {
+                    f.instruction(ins);
+                }
             }
             None => {
                 let ins = RoundtripReencoder

@@ -53,7 +53,7 @@ use module::ModuleInfo;
 
 /// Bump when a transform's output changes, so cached compilations of
 /// transformed modules are not reused across versions.
-pub const VERSION: u32 = 20;
+pub const VERSION: u32 = 21;
 
 /// Which transforms to apply (all by default).
 #[derive(Clone, Copy, Debug)]
