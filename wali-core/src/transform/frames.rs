@@ -131,31 +131,16 @@ impl Val {
     }
 }
 
-/// What a frame access can be kept in: a local of this type, the access
-/// full-width or narrow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Full(ValType),
-    Narrow(ValType),
-}
-
-impl Kind {
-    fn local_type(self) -> ValType {
-        match self {
-            Kind::Full(t) | Kind::Narrow(t) => t,
-        }
-    }
-}
-
 /// One load or store of the frame.
 #[derive(Debug)]
 struct Access {
     /// Byte offset in the frame and width.
     off: i64,
     width: i64,
-    /// `Some`: what a local holding the slot would be for this access;
-    /// `None`: it pins its slot (its address cannot be removed).
-    kind: Option<Kind>,
+    /// `Some`: the access's value type, the type of a local holding the
+    /// slot (with the width, it tells a full-width access from a narrow
+    /// one); `None`: it pins its slot (its address cannot be removed).
+    ty: Option<ValType>,
     load: bool,
     /// The operator, and those that made its address.
     at: usize,
@@ -253,10 +238,7 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
     };
     let tagged = |stack: &[Val]| stack.iter().any(Val::is_fp);
     for (i, op) in ops.iter().enumerate() {
-        let access = full(op)
-            .map(|(t, w, l, m)| (Kind::Full(t), w, l, m))
-            .or_else(|| narrow(op).map(|(t, w, l, m)| (Kind::Narrow(t), w, l, m)));
-        if let Some((kind, width, load, m)) = access {
+        if let Some((ty, width, load, m)) = full(op).or_else(|| narrow(op)) {
             if !load && pop(&mut stack, &frames).is_fp() {
                 return None; // the frame's address is stored
             }
@@ -273,7 +255,7 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
                 accesses.push(Access {
                     off,
                     width,
-                    kind: (!made_by.is_empty()).then_some(kind),
+                    ty: (!made_by.is_empty()).then_some(ty),
                     load,
                     at: i,
                     made_by,
@@ -450,13 +432,12 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
 }
 
 /// The slots (offset -> local type) every access of which is of one width
-/// and kind (full-width of one type, or narrow of one value type),
-/// overlapping no other access.
+/// and value type (full-width, or narrow), overlapping no other access.
 fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
-    let mut by_off: HashMap<i64, (i64, Option<Kind>)> = HashMap::new();
+    let mut by_off: HashMap<i64, (i64, Option<ValType>)> = HashMap::new();
     let mut pinned = Vec::new();
     for a in accesses {
-        match (by_off.get(&a.off), a.kind) {
+        match (by_off.get(&a.off), a.ty) {
             (_, None) => pinned.push((a.off, a.width)),
             (None, Some(t)) => {
                 by_off.insert(a.off, (a.width, Some(t)));
@@ -477,7 +458,7 @@ fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
                     .iter()
                     .all(|&(o, rw)| (o == lo && rw == *w) || o + rw <= lo || hi <= o)
         })
-        .filter_map(|(off, (_, k))| Some((off, k?.local_type())))
+        .filter_map(|(off, (_, t))| Some((off, t?)))
         .collect()
 }
 
