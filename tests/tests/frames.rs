@@ -159,8 +159,10 @@ fn program(seed: u64) -> String {
         let (kind, off) = match r.below(10) {
             0 => (&KINDS[r.below(KINDS.len() as u64) as usize], off),
             1 => {
+                // 1 to 8 - width bytes in: still inside the slot's 8 bytes
                 let k = &KINDS[own];
-                (k, off + r.below(9 - k.width).max(1).min(8 - k.width))
+                let room = 8 - k.width;
+                (k, off + if room == 0 { 0 } else { 1 + r.below(room) })
             }
             _ => (&KINDS[own], off),
         };

@@ -872,20 +872,14 @@ fn promoted_frame_slots_keep_c_semantics_on_both_engines() {
 /// same guest without frame promotion is the control.
 #[test]
 fn promoted_narrow_slots_extend_as_their_loads_on_both_engines() {
-    let wat = include_str!("../guests/narrow.wat");
-    for &engine in wali_tests::ENGINES {
-        assert_eq!(
-            wali_tests::run_wat_on(engine, wat, ctx()).unwrap(),
-            Outcome::Exited(0),
-            "{engine:?}"
-        );
-    }
-    let r = wali_tests::runner().transforms(wali::TransformOptions {
-        frames: false,
-        ..Default::default()
-    });
-    let module = r.load_bytes(&wat::parse_str(wat).unwrap()).unwrap();
-    assert_eq!(r.run(&module, ctx()).unwrap(), Outcome::Exited(0));
+    exits_with_and_without(
+        include_str!("../guests/narrow.wat"),
+        0,
+        wali::TransformOptions {
+            frames: false,
+            ..Default::default()
+        },
+    );
 }
 
 /// Short leaf functions copied into their callers (the inlining
@@ -896,19 +890,27 @@ fn promoted_narrow_slots_extend_as_their_loads_on_both_engines() {
 /// the control.
 #[test]
 fn inlined_leaf_functions_behave_as_their_calls_on_both_engines() {
-    let wat = include_str!("../guests/inline.wat");
-    let wasm = wat::parse_str(wat).unwrap();
+    exits_with_and_without(
+        include_str!("../guests/inline.wat"),
+        77,
+        wali::TransformOptions {
+            inline: false,
+            ..Default::default()
+        },
+    );
+}
+
+/// `wat` exits with `code` on every engine, and also on wasmtime with the
+/// transforms `control` (the one under test turned off).
+fn exits_with_and_without(wat: &str, code: i32, control: wali::TransformOptions) {
     for &engine in wali_tests::ENGINES {
         assert_eq!(
             wali_tests::run_wat_on(engine, wat, ctx()).unwrap(),
-            Outcome::Exited(77),
+            Outcome::Exited(code),
             "{engine:?}"
         );
     }
-    let r = wali_tests::runner().transforms(wali::TransformOptions {
-        inline: false,
-        ..Default::default()
-    });
-    let module = r.load_bytes(&wasm).unwrap();
-    assert_eq!(r.run(&module, ctx()).unwrap(), Outcome::Exited(77));
+    let r = wali_tests::runner().transforms(control);
+    let module = r.load_bytes(&wat::parse_str(wat).unwrap()).unwrap();
+    assert_eq!(r.run(&module, ctx()).unwrap(), Outcome::Exited(code));
 }

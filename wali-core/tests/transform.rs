@@ -727,6 +727,20 @@ fn a_function_the_setjmp_rewrite_replaces_keeps_its_stack_check() {
     assert_eq!(f.matches("i32.lt_u").count(), 1, "{f}");
 }
 
+/// `m` transformed with `opts`: it must be rewritten, validate and say
+/// `applied` among what was applied; its text.
+fn rewritten_text(m: &[u8], opts: &Options, applied: &str) -> String {
+    let out = transform(m, opts).unwrap();
+    let wasm = out.wasm.expect("rewritten");
+    validate(&wasm);
+    assert!(
+        out.applied.iter().any(|a| a == applied),
+        "{:?}",
+        out.applied
+    );
+    wasmprinter::print_bytes(&wasm).unwrap()
+}
+
 /// The body text of function `$name` in the printed module.
 fn func_text<'t>(text: &'t str, name: &str) -> &'t str {
     let at = text.find(&format!("(func ${name} ")).expect(name);
@@ -791,17 +805,11 @@ fn frame_slots_become_locals_only_where_the_frame_stays_private() {
           (func (export "_start")))"#,
     )
     .unwrap();
-    let out = transform(&m, &opts).unwrap();
-    let wasm = out.wasm.expect("rewritten");
-    validate(&wasm);
-    assert!(
-        out.applied
-            .iter()
-            .any(|a| a == "frames: 3 C stack slots of 2 functions kept in locals"),
-        "{:?}",
-        out.applied
+    let text = rewritten_text(
+        &m,
+        &opts,
+        "frames: 3 C stack slots of 2 functions kept in locals",
     );
-    let text = wasmprinter::print_bytes(&wasm).unwrap();
     for promoted in ["direct", "copies"] {
         let f = func_text(&text, promoted);
         assert!(!f.contains("i32.load") && !f.contains("i32.store"), "{f}");
@@ -824,17 +832,11 @@ fn narrow_frame_slots_become_locals_with_their_loads_extending() {
         ..Options::NONE
     };
     let m = wat::parse_str(include_str!("../../tests/guests/narrow.wat")).unwrap();
-    let out = transform(&m, &opts).unwrap();
-    let wasm = out.wasm.expect("rewritten");
-    validate(&wasm);
-    assert!(
-        out.applied
-            .iter()
-            .any(|a| a == "frames: 5 C stack slots of 1 functions kept in locals"),
-        "{:?}",
-        out.applied
+    let text = rewritten_text(
+        &m,
+        &opts,
+        "frames: 5 C stack slots of 1 functions kept in locals",
     );
-    let text = wasmprinter::print_bytes(&wasm).unwrap();
     let f = func_text(&text, "narrow");
     // only the slot of two value types is still loaded and stored
     assert_eq!(f.matches("load").count(), 1, "{f}");
@@ -966,17 +968,11 @@ fn short_leaf_functions_are_copied_into_their_callers() {
         ..Options::NONE
     };
     let m = wat::parse_str(include_str!("../../tests/guests/inline.wat")).unwrap();
-    let out = transform(&m, &opts).unwrap();
-    let wasm = out.wasm.expect("rewritten");
-    validate(&wasm);
-    assert!(
-        out.applied
-            .iter()
-            .any(|a| a == "inlining: 20 calls of short leaf functions in 2 functions"),
-        "{:?}",
-        out.applied
+    let text = rewritten_text(
+        &m,
+        &opts,
+        "inlining: 20 calls of short leaf functions in 2 functions",
     );
-    let text = wasmprinter::print_bytes(&wasm).unwrap();
     let start = func_text(&text, "_start");
     for leaf in [
         "sub", "clamp", "fresh", "maybe", "nonzero", "pick", "scale", "put", "nothing",
