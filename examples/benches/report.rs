@@ -1,5 +1,9 @@
 //! `cargo bench -p wali-examples --bench report`: workloads under wali and
-//! natively, side by side, as a table of medians and ratios.
+//! natively, side by side, as a table of times and ratios. The compute
+//! workloads (C and lua binary-trees, sqlite3) and the warm starts run
+//! every variant of a row group in turn and report minimums (see
+//! `interleaved`); the syscall, copy, memcached and cold-start rows are
+//! medians.
 //!
 //! Always run: the syscall round trip (a WAT guest: getpid, and 1-byte
 //! writes to /dev/null), the file copy, and binary-trees in C (the
@@ -50,29 +54,50 @@ fn time_cmd(mut make: impl FnMut() -> Command, runs: usize) -> Option<Duration> 
     Some(median(v))
 }
 
-/// Start-up: the minimum of `runs` whole processes of each command, the
-/// two run in turn (a median of a few processes on a noisy machine
-/// measures the noise), after one warm-up run of each.
-fn start_min(
-    mut a: impl FnMut() -> Command,
-    mut b: impl FnMut() -> Command,
-    runs: usize,
-) -> (Option<Duration>, Option<Duration>) {
+/// A command to time, made afresh for each run.
+type Cmd<'a> = Box<dyn FnMut() -> Command + 'a>;
+
+/// Commands measured side by side: one warm-up run of each (it also
+/// fills the compiled-module cache), then `rounds` rounds that run each
+/// once in turn; each command's minimum. Noise on a shared machine only
+/// adds time, and taking turns gives every command the same spells of it,
+/// so ratios of these minimums hold across a run where medians of blocks
+/// run one after the other do not. `None` for a command that failed (it
+/// is not run again).
+fn interleaved(mut cmds: Vec<Cmd<'_>>, rounds: usize) -> Vec<Option<Duration>> {
     let once = |make: &mut dyn FnMut() -> Command| {
         let mut c = make();
         c.stdout(Stdio::null()).stderr(Stdio::null());
         let t = Instant::now();
-        let ok = c.status().is_ok_and(|s| s.success());
-        ok.then(|| t.elapsed())
+        match c.status() {
+            Ok(st) if st.success() => Some(t.elapsed()),
+            st => {
+                eprintln!("{c:?}: {st:?}");
+                None
+            }
+        }
     };
-    let (mut ma, mut mb) = (once(&mut a), once(&mut b));
-    for _ in 0..runs {
-        let ta = once(&mut a);
-        let tb = once(&mut b);
-        ma = ma.zip(ta).map(|(m, t)| m.min(t));
-        mb = mb.zip(tb).map(|(m, t)| m.min(t));
+    let mut best: Vec<Option<Duration>> = cmds.iter_mut().map(|c| once(c)).collect();
+    for _ in 0..rounds {
+        for (c, b) in cmds.iter_mut().zip(best.iter_mut()) {
+            if let Some(m) = *b {
+                *b = once(c).map(|t| m.min(t));
+            }
+        }
     }
-    (ma, mb)
+    best
+}
+
+/// Start-up: the minimum of `runs` whole processes of each command, the
+/// two run in turn (a median of a few processes on a noisy machine
+/// measures the noise), after one warm-up run of each.
+fn start_min<'a>(
+    a: impl FnMut() -> Command + 'a,
+    b: impl FnMut() -> Command + 'a,
+    runs: usize,
+) -> (Option<Duration>, Option<Duration>) {
+    let t = interleaved(vec![Box::new(a), Box::new(b)], runs);
+    (t[0], t[1])
 }
 
 fn row(name: &str, wali: Option<Duration>, native: Option<Duration>, unit_div: f64, unit: &str) {
@@ -415,55 +440,43 @@ fn main() {
             (label, built.then_some(out))
         })
         .collect();
-        let native_time = |bin: &Option<PathBuf>| {
-            bin.as_ref().and_then(|b| {
-                time_cmd(
-                    || {
-                        let mut n = Command::new(b);
-                        n.arg("20");
-                        n
-                    },
-                    3,
-                )
+        // The guest on each engine and every native twin, in turn (see
+        // `interleaved`): the guest's times first, then the twins built.
+        let wali = |flags: &'static [&'static str]| -> Cmd {
+            let (c, wasm) = (cache.clone(), wasm.clone());
+            Box::new(move || {
+                let mut w = wali_run();
+                w.env("WALI_CACHE_DIR", &c).args(flags).arg(&wasm).arg("20");
+                w
             })
         };
-        let c = cache.clone();
-        time_cmd(
-            || {
-                let mut w = wali_run();
-                w.env("WALI_CACHE_DIR", &c).arg(&wasm).arg("16");
-                w
-            },
-            1,
-        );
-        let w = time_cmd(
-            || {
-                let mut w = wali_run();
-                w.env("WALI_CACHE_DIR", &c).arg(&wasm).arg("20");
-                w
-            },
-            3,
-        );
-        let n = native_time(&twins[0].1);
-        row("C binary-trees 20, own allocator (ms)", w, n, 1e6, "ms");
-        for (label, bin) in &twins[1..] {
+        let mut cmds = vec![wali(&[])];
+        cmds.extend(OTHER_ENGINES.iter().map(|(_, flags)| wali(flags)));
+        let engines = cmds.len();
+        for (_, bin) in &twins {
+            if let Some(b) = bin.clone() {
+                cmds.push(Box::new(move || with_arg(Command::new(&b), "20")));
+            }
+        }
+        let t = interleaved(cmds, 3);
+        let mut built = t[engines..].iter();
+        let native: Vec<Option<Duration>> = twins
+            .iter()
+            .map(|(_, bin)| bin.as_ref().and_then(|_| *built.next().unwrap()))
+            .collect();
+        let n = native[0];
+        row("C binary-trees 20, own allocator (ms)", t[0], n, 1e6, "ms");
+        for ((label, _), m) in twins[1..].iter().zip(&native[1..]) {
             row(
                 &format!("C binary-trees 20: native {label} vs gcc (ms)"),
-                native_time(bin),
+                *m,
                 n,
                 1e6,
                 "ms",
             );
         }
-        for (tier, flags) in OTHER_ENGINES {
-            let run = || {
-                let mut w = wali_run();
-                w.env("WALI_CACHE_DIR", &c).args(*flags).arg(&wasm);
-                w
-            };
-            time_cmd(|| with_arg(run(), "16"), 1);
-            let t = time_cmd(|| with_arg(run(), "20"), 3);
-            row(&format!("C binary-trees 20, {tier} (ms)"), t, n, 1e6, "ms");
+        for ((tier, _), o) in OTHER_ENGINES.iter().zip(&t[1..engines]) {
+            row(&format!("C binary-trees 20, {tier} (ms)"), *o, n, 1e6, "ms");
         }
     }
     match std::env::var_os("LUA_WASM") {
@@ -494,28 +507,35 @@ fn main() {
                         cmd
                     }
                 };
-                time_cmd(run(&[]), 1);
-                time_cmd(run(&["--no-transforms"]), 1);
-                let t = time_cmd(run(&[]), 3);
-                let u = time_cmd(run(&["--no-transforms"]), 3);
-                let nat = time_cmd(
-                    || {
-                        let mut c = Command::new("lua5.4");
+                // In turn (see `interleaved`): the guest transformed and
+                // not, Debian's lua5.4, the musl build if named, the other
+                // engines.
+                let native = |prog: std::ffi::OsString| -> Cmd {
+                    let script = script.clone();
+                    Box::new(move || {
+                        let mut c = Command::new(&prog);
                         c.arg(&script).arg(depth);
                         c
-                    },
-                    3,
+                    })
+                };
+                let musl = std::env::var_os("LUA_NATIVE_MUSL");
+                let mut cmds: Vec<Cmd> = vec![
+                    Box::new(run(&[])),
+                    Box::new(run(&["--no-transforms"])),
+                    native("lua5.4".into()),
+                ];
+                cmds.extend(musl.clone().map(native));
+                let others = cmds.len();
+                cmds.extend(
+                    OTHER_ENGINES
+                        .iter()
+                        .map(|(_, flags)| Box::new(run(flags)) as Cmd),
                 );
+                let times = interleaved(cmds, 3);
+                let (t, u, nat) = (times[0], times[1], times[2]);
                 row(&format!("lua binary-trees {depth} (ms)"), t, nat, 1e6, "ms");
-                if let Some(musl) = std::env::var_os("LUA_NATIVE_MUSL") {
-                    let m = time_cmd(
-                        || {
-                            let mut c = Command::new(&musl);
-                            c.arg(&script).arg(depth);
-                            c
-                        },
-                        3,
-                    );
+                if musl.is_some() {
+                    let m = times[3];
                     row(
                         &format!("lua binary-trees {depth}: native musl build vs lua5.4 (ms)"),
                         m,
@@ -531,12 +551,10 @@ fn main() {
                         "ms",
                     );
                 }
-                for (tier, flags) in OTHER_ENGINES {
-                    time_cmd(run(flags), 1);
-                    let o = time_cmd(run(flags), 3);
+                for ((tier, _), o) in OTHER_ENGINES.iter().zip(&times[others..]) {
                     row(
                         &format!("lua binary-trees {depth}, {tier} (ms)"),
-                        o,
+                        *o,
                         nat,
                         1e6,
                         "ms",
@@ -593,9 +611,24 @@ fn main() {
                     cmd
                 }
             };
-            time_cmd(run(Sqlite::Wali(&[])), 1);
-            let w = time_cmd(run(Sqlite::Wali(&[])), 5);
-            let n = time_cmd(run(Sqlite::Native("sqlite3".into())), 5);
+            // In turn (see `interleaved`): the guest, Debian's sqlite3,
+            // the musl build if named, the other engines.
+            let mut cmds: Vec<Cmd> = vec![
+                Box::new(run(Sqlite::Wali(&[]))),
+                Box::new(run(Sqlite::Native("sqlite3".into()))),
+            ];
+            cmds.extend(
+                musl.clone()
+                    .map(|m| Box::new(run(Sqlite::Native(m))) as Cmd),
+            );
+            let others = cmds.len();
+            cmds.extend(
+                OTHER_ENGINES
+                    .iter()
+                    .map(|(_, flags)| Box::new(run(Sqlite::Wali(flags))) as Cmd),
+            );
+            let times = interleaved(cmds, 5);
+            let (w, n) = (times[0], times[1]);
             row(
                 "sqlite3: 20k inserts in a transaction + aggregate (ms)",
                 w,
@@ -603,8 +636,8 @@ fn main() {
                 1e6,
                 "ms",
             );
-            if let Some(m) = &musl {
-                let m = time_cmd(run(Sqlite::Native(m.clone())), 5);
+            if musl.is_some() {
+                let m = times[2];
                 row(
                     "sqlite3: native musl build vs sqlite3 (ms)",
                     m,
@@ -614,12 +647,10 @@ fn main() {
                 );
                 row("sqlite3 vs the native musl build (ms)", w, m, 1e6, "ms");
             }
-            for (tier, flags) in OTHER_ENGINES {
-                time_cmd(run(Sqlite::Wali(flags)), 1);
-                let o = time_cmd(run(Sqlite::Wali(flags)), 5);
+            for ((tier, _), o) in OTHER_ENGINES.iter().zip(&times[others..]) {
                 row(
                     &format!("sqlite3: 20k inserts + aggregate, {tier} (ms)"),
-                    o,
+                    *o,
                     n,
                     1e6,
                     "ms",
