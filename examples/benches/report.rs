@@ -88,18 +88,6 @@ fn interleaved(mut cmds: Vec<Cmd<'_>>, rounds: usize) -> Vec<Option<Duration>> {
     best
 }
 
-/// Start-up: the minimum of `runs` whole processes of each command, the
-/// two run in turn (a median of a few processes on a noisy machine
-/// measures the noise), after one warm-up run of each.
-fn start_min<'a>(
-    a: impl FnMut() -> Command + 'a,
-    b: impl FnMut() -> Command + 'a,
-    runs: usize,
-) -> (Option<Duration>, Option<Duration>) {
-    let t = interleaved(vec![Box::new(a), Box::new(b)], runs);
-    (t[0], t[1])
-}
-
 fn row(name: &str, wali: Option<Duration>, native: Option<Duration>, unit_div: f64, unit: &str) {
     let f = |d: Option<Duration>| {
         d.map_or("-".to_string(), |d| {
@@ -333,7 +321,8 @@ fn warm_starts(
                     .args(args);
                 c
             };
-            let (w, n) = start_min(start, &mut native, STARTS);
+            let t = interleaved(vec![Box::new(start), Box::new(&mut native)], STARTS);
+            let (w, n) = (t[0], t[1]);
             let name = format!("{what}, warm{}minimum of {STARTS} (ms)", v.label);
             (name, w, n)
         })
@@ -453,17 +442,17 @@ fn main() {
         let mut cmds = vec![wali(&[])];
         cmds.extend(OTHER_ENGINES.iter().map(|(_, flags)| wali(flags)));
         let engines = cmds.len();
-        for (_, bin) in &twins {
-            if let Some(b) = bin.clone() {
-                cmds.push(Box::new(move || with_arg(Command::new(&b), "20")));
-            }
-        }
-        let t = interleaved(cmds, 3);
-        let mut built = t[engines..].iter();
-        let native: Vec<Option<Duration>> = twins
+        // Each twin's place among the commands, if it was built.
+        let at: Vec<Option<usize>> = twins
             .iter()
-            .map(|(_, bin)| bin.as_ref().and_then(|_| *built.next().unwrap()))
+            .map(|(_, bin)| {
+                let b = bin.clone()?;
+                cmds.push(Box::new(move || with_arg(Command::new(&b), "20")));
+                Some(cmds.len() - 1)
+            })
             .collect();
+        let t = interleaved(cmds, 3);
+        let native: Vec<Option<Duration>> = at.iter().map(|i| i.and_then(|i| t[i])).collect();
         let n = native[0];
         row("C binary-trees 20, own allocator (ms)", t[0], n, 1e6, "ms");
         for ((label, _), m) in twins[1..].iter().zip(&native[1..]) {
