@@ -434,15 +434,15 @@ fn analyze(ops: &[Operator], sp: u32, params: u32, arity: &Arity) -> Option<Vec<
 /// The slots (offset -> local type) every access of which is of one width
 /// and value type (full-width, or narrow), overlapping no other access.
 fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
-    let mut by_off: HashMap<i64, (i64, Option<ValType>)> = HashMap::new();
+    let mut by_off: HashMap<i64, (i64, ValType)> = HashMap::new();
     let mut pinned = Vec::new();
     for a in accesses {
         match (by_off.get(&a.off), a.ty) {
             (_, None) => pinned.push((a.off, a.width)),
             (None, Some(t)) => {
-                by_off.insert(a.off, (a.width, Some(t)));
+                by_off.insert(a.off, (a.width, t));
             }
-            (Some(&(w, t)), Some(u)) if w != a.width || t != Some(u) => {
+            (Some(&(w, t)), Some(u)) if w != a.width || t != u => {
                 pinned.push((a.off, a.width.max(w)));
             }
             _ => {}
@@ -458,7 +458,7 @@ fn promotable(accesses: &[Access]) -> HashMap<i64, ValType> {
                     .iter()
                     .all(|&(o, rw)| (o == lo && rw == *w) || o + rw <= lo || hi <= o)
         })
-        .filter_map(|(off, (_, t))| Some((off, t?)))
+        .map(|(off, (_, t))| (off, t))
         .collect()
 }
 
